@@ -1,0 +1,56 @@
+"""Policies by name: heuristics, `model:PATH`, `table:PATH` and `optimal`.
+
+The heavy kinds are imported only when named, so simulating a heuristic never
+imports torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from agents.heuristics import HEURISTICS
+from sim.decision import Policy
+from sim.scenario import Scenario
+
+SPECIAL = ("optimal", "model:PATH", "table:PATH")
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be made; `str()` is the one line shown to users."""
+
+
+def policy_names() -> list[str]:
+    return [*HEURISTICS, *SPECIAL]
+
+
+def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy:
+    """Build the policy a name or `kind:PATH` spec stands for, for one scenario."""
+    if spec in HEURISTICS:
+        return HEURISTICS[spec]()
+    kind, _, path = spec.partition(":")
+    if kind == "model" and path:
+        from agents.learned import load_model_policy
+
+        return load_model_policy(path, scenario)
+    if kind == "table" and path:
+        from agents.table import load_table_policy
+
+        return load_table_policy(path, scenario, force=force)
+    if spec == "optimal":
+        from agents.optimal import optimal_policy
+
+        return optimal_policy(scenario)
+    close = difflib.get_close_matches(spec, [*HEURISTICS, "optimal"], n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise PolicyError(f"--policy: unknown policy {spec!r}{hint} (known: {', '.join(policy_names())})")
+
+
+def policy_label(spec: str) -> str:
+    """A short name for a policy spec, fit for file paths and tables."""
+    kind, _, path = spec.partition(":")
+    if not path:
+        return spec
+    from pathlib import Path
+
+    stem = Path(path).stem if Path(path).stem not in ("model", "policy") else Path(path).parent.name
+    return f"{kind}-{stem}"

@@ -1,0 +1,14 @@
+"""Errors that are the user's to fix: shown as one line, exit status 2."""
+
+from __future__ import annotations
+
+from agents.registry import PolicyError
+from sim.scenario import ScenarioError
+
+
+class UserError(ValueError):
+    """Bad input other than a scenario or policy (a file, an option value)."""
+
+
+USER_ERRORS = (UserError, ScenarioError, PolicyError)
+EXIT_BAD_INPUT = 2

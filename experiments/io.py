@@ -1,0 +1,50 @@
+"""Atomic writes: a result file is either complete or absent, never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; it replaces `target` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(target: Path | str, write: Callable[[Path], object]) -> Path:
+    with atomic_path(target) as tmp:
+        write(tmp)
+    return Path(target)
+
+
+def write_csv(frame: pd.DataFrame, target: Path | str) -> Path:
+    return write_atomic(target, lambda p: frame.to_csv(p, index=False))
+
+
+def write_parquet(frame: pd.DataFrame, target: Path | str) -> Path:
+    return write_atomic(target, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_json(data: object, target: Path | str) -> Path:
+    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+    return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_text(text: str, target: Path | str) -> Path:
+    return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))

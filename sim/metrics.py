@@ -1,0 +1,160 @@
+"""What a finished run measured: the ticket table, the summary rows, utilisation.
+
+Counted tickets are those arriving in [warm-up, horizon) and the transfers
+they lead to. Waits of abandoned tickets run until they abandon, waits of
+unresolved tickets until the run ends; both count in the cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.model import ABANDONED, OUTCOMES, SERVED, UNRESOLVED, SupportModel
+
+SUMMARY_COLUMNS = [
+    "scenario", "policy", "seed", "ticket_type", "arrived", "served", "abandoned", "unresolved",
+    "abandon_rate", "mean_wait_min", "p_wait", "p95_wait_min", "service_level", "sla_minutes",
+    "sla_target", "cost", "cost_per_hour",
+]
+AGENT_COLUMNS = [
+    "scenario", "policy", "seed", "agent_group", "hour", "hour_of_day", "agents_scheduled",
+    "busy_agents", "utilisation",
+]
+ALL = "ALL"
+
+
+def ticket_table(model: SupportModel) -> pd.DataFrame:
+    """One row per ticket, warm-up and transfers included (see `counted`)."""
+    tickets = model.tickets
+    scenario = model.scenario
+    types, groups = scenario.type_names, scenario.group_names
+    channels = [scenario.ticket_types[t].channel for t in types]
+    type_index = np.fromiter((k.type for k in tickets), np.int32, len(tickets))
+    group_index = np.fromiter((k.group for k in tickets), np.int32, len(tickets))
+    arrival = np.fromiter((k.arrival for k in tickets), float, len(tickets))
+    start = np.fromiter((k.start for k in tickets), float, len(tickets))
+    end = np.fromiter((k.end for k in tickets), float, len(tickets))
+    state = np.fromiter((k.state for k in tickets), np.int8, len(tickets))
+    served = state == SERVED
+    wait = np.where(served, start - arrival, end - arrival)
+    return pd.DataFrame({
+        "ticket_id": np.arange(len(tickets)),
+        "ticket_type": pd.Categorical.from_codes(type_index, types),
+        "channel": pd.Categorical.from_codes(type_index, channels, validate=False)
+        if len(set(channels)) == len(channels) else np.array(channels, dtype=object)[type_index],
+        "arrival_min": arrival,
+        "start_min": start,
+        "end_min": end,
+        "wait_min": wait,
+        "outcome": pd.Categorical.from_codes(state, OUTCOMES),
+        "counted": np.fromiter((k.counted for k in tickets), bool, len(tickets)),
+        "agent_group": pd.Categorical.from_codes(group_index, groups),
+        "agent_id": np.fromiter((k.agent for k in tickets), np.int32, len(tickets)),
+        "work_min": np.fromiter((k.work for k in tickets), float, len(tickets)),
+        "origin_id": np.fromiter((k.origin for k in tickets), np.int64, len(tickets)),
+        "transfer_depth": np.fromiter((k.depth for k in tickets), np.int16, len(tickets)),
+    })
+
+
+def summary_rows(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.DataFrame:
+    """The summary.csv rows of one run: one per ticket type, then ALL."""
+    scenario = model.scenario
+    counted = tickets[tickets["counted"].to_numpy()]
+    hours = scenario.counted_hours
+    rows = []
+    for index, name in enumerate(scenario.type_names):
+        part = counted[counted["ticket_type"].cat.codes.to_numpy() == index]
+        spec = scenario.ticket_types[name]
+        rows.append(_row(part, model, name, hours, spec.sla_minutes, spec.sla_target))
+    rows.append(_row(counted, model, ALL, hours, None, None))
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "seed", model.seed)
+    frame.insert(0, "policy", policy)
+    frame.insert(0, "scenario", scenario.name)
+    return frame[SUMMARY_COLUMNS]
+
+
+def _row(part: pd.DataFrame, model: SupportModel, name: str, hours: float,
+         sla: float | None, sla_target: float | None) -> dict[str, object]:
+    codes = part["ticket_type"].cat.codes.to_numpy()
+    state = part["outcome"].cat.codes.to_numpy()
+    wait = part["wait_min"].to_numpy()
+    answered_or_left = (state == SERVED) | (state == ABANDONED)
+    waits = wait[answered_or_left]
+    arrived = len(part)
+    wait_cost = np.asarray(model.wait_cost)[codes]
+    abandon_cost = np.asarray(model.abandon_cost)[codes]
+    cost = float(np.sum(wait_cost * wait) + np.sum(abandon_cost[state == ABANDONED]))
+    return {
+        "ticket_type": name,
+        "arrived": arrived,
+        "served": int(np.sum(state == SERVED)),
+        "abandoned": int(np.sum(state == ABANDONED)),
+        "unresolved": int(np.sum(state == UNRESOLVED)),
+        "abandon_rate": _share(np.sum(state == ABANDONED), arrived),
+        "mean_wait_min": float(waits.mean()) if len(waits) else np.nan,
+        "p_wait": _share(np.sum(waits > 0), len(waits)),
+        "p95_wait_min": float(np.percentile(waits, 95)) if len(waits) else np.nan,
+        "service_level": _service_level(model, codes, state, wait, sla),
+        "sla_minutes": sla if sla is not None else np.nan,
+        "sla_target": sla_target if sla_target is not None else np.nan,
+        "cost": cost,
+        "cost_per_hour": cost / hours,
+    }
+
+
+def _service_level(model: SupportModel, codes: np.ndarray, state: np.ndarray,
+                   wait: np.ndarray, sla: float | None) -> float:
+    """Share of tickets answered within their SLA, over the tickets whose type has one."""
+    limit = np.asarray(model.sla_minutes)[codes] if sla is None else np.full(len(codes), sla)
+    with_sla = np.isfinite(limit)
+    met = (state == SERVED) & (wait <= limit)
+    return _share(np.sum(met & with_sla), np.sum(with_sla))
+
+
+def _share(part: float, whole: float) -> float:
+    return float(part) / float(whole) if whole else np.nan
+
+
+def agent_table(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.DataFrame:
+    """Scheduled head count, busy agents and utilisation per group and hour."""
+    hours = int(np.ceil(max(model.end_time, model.horizon) / 60.0))
+    edges = np.arange(hours + 1) * 60.0
+    rows = []
+    for g, name in enumerate(model.scenario.group_names):
+        mine = tickets[(tickets["agent_group"].cat.codes.to_numpy() == g)]
+        start = mine["start_min"].to_numpy()
+        end = np.where(np.isnan(mine["end_min"].to_numpy()), model.end_time, mine["end_min"])
+        busy = np.diff(_integral(start, edges) - _integral(end, edges))
+        plan = model.staffing[g]
+        times = np.array([m for m, _ in plan] + [edges[-1]])
+        counts = np.array([c for _, c in plan], float)
+        on_shift = np.diff(_step_integral(times, counts, edges))
+        for h in range(hours):
+            scheduled, busy_minutes = on_shift[h] / 60.0, busy[h] / 60.0
+            rows.append({
+                "agent_group": name, "hour": h, "hour_of_day": h % 24,
+                "agents_scheduled": scheduled, "busy_agents": busy_minutes,
+                "utilisation": busy_minutes / scheduled if scheduled > 0 else np.nan,
+            })
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "seed", model.seed)
+    frame.insert(0, "policy", policy)
+    frame.insert(0, "scenario", model.scenario.name)
+    return frame[AGENT_COLUMNS]
+
+
+def _integral(points: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """sum over points p < x of (x - p), for each x in `at`."""
+    points = np.sort(points)
+    before = np.searchsorted(points, at)
+    prefix = np.concatenate(([0.0], np.cumsum(points)))
+    return at * before - prefix[before]
+
+
+def _step_integral(times: np.ndarray, counts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Integral from 0 of a step function (counts[i] on [times[i], times[i+1])) at `at`."""
+    area = np.concatenate(([0.0], np.cumsum(counts * np.diff(times))))
+    i = np.clip(np.searchsorted(times, at, side="right") - 1, 0, len(counts) - 1)
+    return area[i] + counts[i] * (np.minimum(at, times[-1]) - times[i])
