@@ -57,8 +57,10 @@ class Ticket:
 class SupportModel:
     """One run of one scenario with one seed. Drive it with `run` or step by step."""
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, *, track_cost: bool = False) -> None:
+        """`track_cost` keeps the running cost for `accrued_cost` (the env's reward)."""
         self.scenario, self.seed = scenario, seed
+        self._track_cost = track_cost
         self.env = simpy.Environment()
         types, groups = scenario.type_names, scenario.group_names
         self.n_types, self.n_groups = len(types), len(groups)
@@ -160,8 +162,8 @@ class SupportModel:
     # -- the hot path ----------------------------------------------------------
 
     def _schedule_next_arrival(self, t: int) -> None:
-        self._arrival_clock[t] += self._gap[t]()
-        when = self.arrivals[t].time_of(self._arrival_clock[t])
+        clock = self._arrival_clock[t] = self._arrival_clock[t] + self._gap[t]()
+        when = self.arrivals[t].time_of(clock)
         if when is not None:
             self.env.timeout(max(0.0, when - self.env.now), t).callbacks.append(self._arrive)
 
@@ -188,7 +190,8 @@ class SupportModel:
         if self._draining and not any(self.on_shift[g] for g in self.groups_of[t]):
             self._resolve_unanswerable(ticket)
             return
-        self._accrue(self.wait_cost[t])
+        if self._track_cost:
+            self._accrue(self.wait_cost[t])
         self.queues[t].append(ticket)
         self.queue_length[t] += 1
         if ticket.patience != math.inf:
@@ -206,7 +209,8 @@ class SupportModel:
         while ticket.state != WAITING:  # abandoned tickets leave the deque lazily
             ticket = queue.popleft()
         self.queue_length[t] -= 1
-        self._accrue(-self.wait_cost[t])
+        if self._track_cost:
+            self._accrue(-self.wait_cost[t])
         agent = self.idle[g].popleft()
         ticket.state, ticket.start, ticket.group, ticket.agent = SERVING, self.env.now, g, agent
         self.busy[g][t] += 1
@@ -236,8 +240,9 @@ class SupportModel:
         t = ticket.type
         ticket.state, ticket.end = ABANDONED, self.env.now
         self.queue_length[t] -= 1
-        self._accrue(-self.wait_cost[t])
-        self._cost += self.abandon_cost[t]
+        if self._track_cost:
+            self._accrue(-self.wait_cost[t])
+            self._cost += self.abandon_cost[t]
         self._changed = True
         if ticket.counted:
             self._close_counted()
@@ -323,7 +328,8 @@ class SupportModel:
             if self.queue_length[t] and not any(self.on_shift[g] for g in self.groups_of[t]):
                 for ticket in self.queues[t]:
                     if ticket.state == WAITING:
-                        self._accrue(-self.wait_cost[t])
+                        if self._track_cost:
+                            self._accrue(-self.wait_cost[t])
                         self._resolve_unanswerable(ticket)
                 self.queues[t].clear()
                 self.queue_length[t] = 0
@@ -354,6 +360,12 @@ class SupportModel:
     def _feasible_pairs(self) -> list[int]:
         queue_length, idle, pair_type, pair_group = (
             self.queue_length, self.idle, self.pair_type, self.pair_group)
+        if len(self._pairs) == 1:  # the common case, without building a set
+            for pair in self._pairs:
+                if queue_length[pair_type[pair]] and idle[pair_group[pair]]:
+                    return [pair]
+            self._pairs.clear()
+            return []
         feasible = [p for p in self._pairs if queue_length[pair_type[p]] and idle[pair_group[p]]]
         if len(feasible) != len(self._pairs):
             self._pairs = set(feasible)
@@ -423,6 +435,8 @@ class SupportModel:
 
     def accrued_cost(self) -> float:
         """Waiting plus abandonment cost of all tickets so far (warm-up included)."""
+        if not self._track_cost:
+            raise RuntimeError("accrued_cost needs SupportModel(..., track_cost=True)")
         return self._cost + self._cost_rate * (self.env.now - self._cost_time)
 
     def head_counts(self) -> Sequence[int]:
