@@ -107,6 +107,12 @@ class Shift(_Frozen):
     end_hour: float = Field(ge=0, le=HOURS_PER_DAY)
     agents: int = Field(ge=0)
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> Shift:
+        if self.start_hour == self.end_hour:
+            raise _FieldError("end_hour", "equals start_hour (for all day use 0 and 24)")
+        return self
+
     def covers(self, hour_of_day: float) -> bool:
         """True while the shift is on; a shift with end < start wraps midnight."""
         if self.start_hour <= self.end_hour:
