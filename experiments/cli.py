@@ -43,7 +43,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="routelab", standalone_mode=False)
+        # Without standalone mode click returns an Exit's code instead of exiting.
+        returned = cli.main(args=argv, prog_name="routelab", standalone_mode=False)
     except USER_ERRORS as error:
         click.echo(f"routelab: error: {error}", err=True)
         return EXIT_BAD_INPUT
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except click.exceptions.Exit as done:
         return done.exit_code
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":

@@ -15,9 +15,13 @@ from sim.scenario import Scenario
 def warn_about(scenario: Scenario) -> None:
     """Legal but suspicious scenario values, as warnings on stderr."""
     load = scenario.offered_load()
-    if load > 1:
-        click.echo(f"warning: {scenario.name}: offered load {load:.2f} > 1 over the day; "
-                   "queues without patience will grow", err=True)
+    if load <= 1:
+        return
+    patient = [n for n, t in scenario.ticket_types.items() if t.patience_minutes is None]
+    consequence = (f"queues of {', '.join(patient)} will grow" if patient
+                   else "only abandonment keeps the queues finite")
+    click.echo(f"warning: {scenario.name}: offered load {load:.2f} > 1 over the horizon; "
+               f"{consequence}", err=True)
 
 
 def _fmt(value: object, digits: int = 2, percent: bool = False) -> str:

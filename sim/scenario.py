@@ -237,16 +237,18 @@ class Scenario(_Frozen):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def offered_load(self) -> float:
-        """Mean work per hour over the day at speed 1, divided by mean head count.
+        """Work arriving over the horizon at speed 1, divided by staffed agent-hours.
 
         Only a rough guide (skills and speeds are ignored); used for warnings.
         """
+        hours = [h + 0.5 for h in range(math.ceil(self.horizon_hours))]
         work = sum(
-            spec.rate_at_hour(h) * spec.handle_minutes.mean / MINUTES_PER_HOUR
+            spec.rate_at_hour(int(h) % HOURS_PER_DAY) * spec.handle_minutes.mean / MINUTES_PER_HOUR
             for spec in self.ticket_types.values()
-            for h in range(HOURS_PER_DAY)
+            for h in hours
         )
-        heads = sum(g.scheduled_agents(h + 0.5) for g in self.agent_groups.values() for h in range(24))
+        heads = sum(g.scheduled_agents(h % HOURS_PER_DAY)
+                    for g in self.agent_groups.values() for h in hours)
         return work / heads if heads else math.inf
 
 

@@ -27,7 +27,7 @@ ticket_types:
   email: {channel: email, arrivals_per_hour: 10, handle_minutes: {dist: gamma, mean: 6, cv: 0.5}}
 agent_groups:
   desk:
-    shifts: [{start_hour: 0, end_hour: 4, agents: 3}, {start_hour: 4, end_hour: 6, agents: 2}]
+    shifts: [{start_hour: 0, end_hour: 4, agents: 5}, {start_hour: 4, end_hour: 6, agents: 4}]
     skills: {chat: 1.0, email: 0.7}
 """
 
@@ -66,11 +66,11 @@ def test_simulate_writes_the_contract_files(micro, tmp_path, capsys):
     agents = pd.read_csv(out / "agents.csv")
     assert {"agent_group", "hour", "agents_scheduled", "busy_agents", "utilisation"} <= set(agents.columns)
     first_hours = agents[(agents.seed == 0) & (agents.hour < 6)].set_index("hour")
-    assert list(first_hours.agents_scheduled) == [3, 3, 3, 3, 2, 2]
-    # Busy agents never exceed the head count, except at 4 h when the third
+    assert list(first_hours.agents_scheduled) == [5, 5, 5, 5, 4, 4]
+    # Busy agents never exceed the head count, except at 4 h when the fifth
     # agent's shift ends and they finish the ticket in hand (overtime).
     assert (first_hours.busy_agents <= first_hours.agents_scheduled + 1e-9).loc[[0, 1, 2, 3, 5]].all()
-    assert first_hours.busy_agents.loc[4] <= 3
+    assert first_hours.busy_agents.loc[4] <= 5
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seeds"] == [0, 1, 2] and manifest["policy"] == "cmu"
     assert len(manifest["scenario_sha256"]) == 64 and manifest["routelab_version"]

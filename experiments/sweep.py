@@ -1,0 +1,304 @@
+"""`routelab sweep CONFIG.yaml`: a declared grid of simulations and training runs.
+
+The YAML names scenarios x policies x seeds to simulate, and optionally
+training runs over a grid of hyperparameter values. Training runs first;
+each trained model then joins the comparison as `model:PATH` on the same
+seeds as the heuristics (common random numbers). Everything runs on the
+benchmark's runner, so a rerun resumes. See experiments/sweeps/example.yaml.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from experiments.benchmark import (
+    finish,
+    load_scenarios,
+    parse_policies,
+    run_simulation,
+    runner_manifest,
+    simulation_jobs,
+)
+from experiments.errors import UserError
+from experiments.io import write_csv
+from experiments.runner import BACKENDS, Job, Outcome, Runner, load_record
+from sim.scenario import Scenario
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TrainingGrid(_Strict):
+    scenarios: tuple[str, ...] | None = None  # default: the sweep's scenarios
+    algo: tuple[str, ...] = ("maskable_ppo",)
+    timesteps: int = Field(default=200_000, gt=0)
+    seeds: tuple[int, ...] = (0,)
+    hyperparams: dict[str, tuple[Any, ...]] = Field(default_factory=dict)
+
+    @field_validator("algo", "seeds", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | int) else value
+
+    @field_validator("hyperparams", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+
+    def runs(self) -> list[tuple[str, int, dict[str, Any]]]:
+        """(algo, seed, hyperparameters) of every training run in the grid."""
+        names = list(self.hyperparams)
+        combos = itertools.product(*(self.hyperparams[n] for n in names))
+        values = [dict(zip(names, c, strict=True)) for c in combos]
+        return [(a, s, v) for a in self.algo for v in values for s in self.seeds]
+
+
+class SweepConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    out: str | None = None
+    backend: str = "local"
+    address: str | None = None
+    workers: int | None = Field(default=None, ge=1)
+    scenarios: tuple[str, ...] = Field(min_length=1)
+    policies: tuple[str, ...] | None = None  # default: every heuristic
+    seeds: int | tuple[int, ...] = 10
+    train: TrainingGrid | None = None
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r} (known: {', '.join(BACKENDS)})")
+        return value
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+def load_config(path: Path) -> SweepConfig:
+    """Read and validate a sweep file; anything wrong is one line naming file and field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror or error})") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of sweep fields")
+    try:
+        config = SweepConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = "required" if first["type"] == "missing" else first["msg"]
+        raise UserError(f"{path}: {where}: {message.removeprefix('Value error, ')}") from None
+    if isinstance(config.seeds, int) and config.seeds < 1:
+        raise UserError(f"{path}: seeds: must be at least 1")
+    return config
+
+
+# -- training jobs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    scenario: Scenario
+    algo: str
+    timesteps: int
+    seed: int
+    hyperparams: tuple[tuple[str, Any], ...]
+    out: str  # the run's folder; the model lands in it
+
+
+def training_tag(algo: str, seed: int, hyperparams: dict[str, Any]) -> str:
+    values = "-".join(f"{k.split('.')[-1]}{v}" for k, v in hyperparams.items())
+    return "-".join(p for p in (algo, values, f"s{seed}") if p)
+
+
+def training_jobs(config: SweepConfig, scenarios: list[Scenario], out: Path) -> list[Job]:
+    if config.train is None:
+        return []
+    named = config.train.scenarios
+    chosen = load_scenarios(list(named)) if named else scenarios
+    jobs = []
+    for scenario in chosen:
+        for algo, seed, values in config.train.runs():
+            tag = training_tag(algo, seed, values)
+            payload = TrainingJob(scenario, algo, config.train.timesteps, seed,
+                                  tuple(values.items()), str(out / "models" / scenario.name / tag))
+            fingerprint = json.dumps([scenario.sha256()[:16], algo, config.train.timesteps, seed,
+                                      values], default=str)
+            jobs.append(Job(f"train/{scenario.name}/{tag}", payload, fingerprint))
+    return jobs
+
+
+def run_training(job: TrainingJob) -> dict[str, Any]:
+    """Train one policy through agents.training's Python API; returns the model's path."""
+    training = _training_module()
+    out = Path(job.out)
+    hyperparams = dict(job.hyperparams)
+    if hasattr(training, "train_policy"):
+        result = _call(training.train_policy, job)
+    else:
+        config = training.resolve_config(job.scenario, job.algo, timesteps=job.timesteps,
+                                         seed=job.seed, overrides=nested(hyperparams))
+        result = training.train(job.scenario, config, out, log=_silent)
+    model = _model_path(result, out)
+    if model is None:
+        raise RuntimeError(f"training wrote no model.zip under {out}")
+    return {"model": str(model), "algo": job.algo, "seed": job.seed, "hyperparams": hyperparams}
+
+
+def check_training(jobs: list[Job], source: Path) -> None:
+    """Bad hyperparameters are the user's to fix: one line, before any job runs."""
+    try:
+        training = _training_module()
+    except RuntimeError:
+        return  # the training jobs fail with that message; the simulations go on
+    resolve = getattr(training, "resolve_config", None)
+    if resolve is None or hasattr(training, "train_policy"):
+        return
+    for job in jobs:
+        run: TrainingJob = job.payload
+        try:
+            resolve(run.scenario, run.algo, timesteps=run.timesteps, seed=run.seed,
+                    overrides=nested(dict(run.hyperparams)))
+        except ValueError as error:
+            raise UserError(f"{source}: train: {error}") from None
+
+
+def _training_module() -> Any:
+    try:
+        from agents import training
+    except ImportError as error:
+        raise RuntimeError(f"training is not available: cannot import agents.training ({error}); "
+                           "training entries fail until it exists") from None
+    if not hasattr(training, "train_policy") and not (
+            hasattr(training, "resolve_config") and hasattr(training, "train")):
+        raise RuntimeError("training is not available: agents.training has neither "
+                           "train_policy() nor resolve_config() and train()")
+    return training
+
+
+def nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"algo_kwargs.learning_rate": 1e-3} -> {"algo_kwargs": {"learning_rate": 1e-3}}."""
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
+
+
+def _silent(*_args: Any, **_kwargs: Any) -> None:
+    """Training's log lines would garble the progress bar of a grid."""
+
+
+def _call(train: Any, job: TrainingJob) -> Any:
+    """Pass what a train_policy() takes, by name; hyperparameters as one dict."""
+    parameters = inspect.signature(train).parameters
+    offered = {"scenario": job.scenario, "algo": job.algo, "timesteps": job.timesteps,
+               "seed": job.seed, "out": Path(job.out), "out_dir": Path(job.out),
+               "progress": False, "quiet": True}
+    hyperparams = nested(dict(job.hyperparams))
+    for name in ("hyperparams", "overrides", "config_overrides"):
+        if name in parameters:
+            offered[name] = hyperparams
+            break
+    else:
+        offered.update(hyperparams)
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    kwargs = {k: v for k, v in offered.items() if takes_any or k in parameters}
+    return train(**kwargs)
+
+
+def _model_path(result: Any, out: Path) -> Path | None:
+    for candidate in (result, getattr(result, "model_path", None), getattr(result, "path", None),
+                      Path(getattr(result, "out", out)) / "model.zip"):
+        if isinstance(candidate, str | Path) and Path(candidate).is_file():
+            return Path(candidate)
+    found = sorted(out.rglob("model.zip")) if out.is_dir() else []
+    return found[0] if found else None
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("config_path", metavar="CONFIG.yaml", type=click.Path(path_type=Path))
+@click.option("--quiet", is_flag=True, help="No progress bar or table.")
+def sweep(config_path: Path, quiet: bool) -> None:
+    """Run the grid declared in CONFIG.yaml (see experiments/sweeps/example.yaml).
+
+    Trains the declared models first, then simulates every policy and trained
+    model on the same seeds and writes the benchmark's tables and report,
+    plus training.csv. A rerun skips finished jobs.
+    """
+    config = load_config(config_path)
+    scenarios = load_scenarios(list(config.scenarios))
+    policies = ",".join(config.policies) if config.policies else None
+    specs = parse_policies(policies, scenarios, option=f"{config_path}: policies")
+    out = Path(config.out) if config.out else Path("results/runs/sweep") / config.name
+    trainings = training_jobs(config, scenarios, out)
+    check_training(trainings, config_path)
+    runner = Runner(out / "jobs", backend=config.backend, workers=config.workers,
+                    address=config.address, progress=not quiet, description=config.name)
+    trained = runner.run(trainings, run_training) if trainings else Outcome()
+    models = _trained_models(out / "jobs", trainings)
+    seeds = config.seed_list()
+    jobs = simulation_jobs(scenarios, specs, seeds)
+    for scenario, model in models:
+        jobs += simulation_jobs([scenario], [f"model:{model}"], seeds)
+    simulated = runner.run(jobs, run_simulation)
+    _write_training_table(out, trainings, trained)
+    outcome = Outcome(ran=trained.ran + simulated.ran, skipped=trained.skipped + simulated.skipped,
+                      failed=trained.failed + simulated.failed,
+                      wall_seconds=trained.wall_seconds + simulated.wall_seconds,
+                      job_seconds=trained.job_seconds + simulated.job_seconds,
+                      startup_seconds=trained.startup_seconds + simulated.startup_seconds)
+    manifest = {"command": "sweep", "config": str(config_path),
+                "scenarios": {s.name: s.sha256() for s in scenarios}, "policies": specs,
+                "models": [str(m) for _, m in models], "seeds": seeds,
+                **runner_manifest(config.backend, config.workers, config.address)}
+    finish(out, out / "jobs", jobs, scenarios, outcome, manifest, quiet)
+
+
+def _trained_models(jobs_dir: Path, trainings: list[Job]) -> list[tuple[Scenario, str]]:
+    models = []
+    for job in trainings:
+        record = load_record(jobs_dir, job)
+        if record is not None and Path(record["result"]["model"]).is_file():
+            models.append((job.payload.scenario, record["result"]["model"]))
+    return models
+
+
+def _write_training_table(out: Path, trainings: list[Job], outcome: Outcome) -> None:
+    if not trainings:
+        return
+    import pandas as pd
+
+    errors = {f.key: f.error for f in outcome.failed}
+    rows = []
+    for job in trainings:
+        run: TrainingJob = job.payload
+        record = load_record(out / "jobs", job)
+        rows.append({"scenario": run.scenario.name, "algo": run.algo, "timesteps": run.timesteps,
+                     "seed": run.seed, "hyperparams": json.dumps(dict(run.hyperparams)),
+                     "status": "done" if record else "failed",
+                     "model": record["result"]["model"] if record else "",
+                     "error": errors.get(job.key, "")})
+    write_csv(pd.DataFrame(rows), out / "training.csv")
