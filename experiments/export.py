@@ -1,0 +1,117 @@
+"""`routelab export`: turn a policy into a lookup table (JSON, plus a CSV for people)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+import pandas as pd
+from tqdm import tqdm
+
+from agents.export import ExportSettings, export_table, people_columns, people_rows
+from agents.registry import make_policy
+from experiments.errors import UserError
+from experiments.io import write_csv, write_text
+from sim.scenario import load_scenario
+
+
+def _hour_edges(value: str | None) -> tuple[float, ...]:
+    if value is None:
+        return ()
+    try:
+        edges = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise UserError(f"--hour-edges: expected hours like 0,6,12,18, got {value!r}") from None
+    if any(not 0 <= e < 24 for e in edges) or list(edges) != sorted(set(edges)):
+        raise UserError(f"--hour-edges: hours must be increasing within [0, 24), got {value!r}")
+    return edges
+
+
+@click.command()
+@click.argument("policy_spec", metavar="POLICY")
+@click.option("--scenario", "scenario_name", required=True,
+              help="The scenario (a path or a name in scenarios/) the table is built for.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The table file to write (JSON); a CSV view goes beside it.")
+@click.option("--days", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Simulated days whose decisions fill the table (seeds 10000..).")
+@click.option("--seeds-eval", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Held-out seeds 0..M-1 for agreement, coverage and the paired cost.")
+@click.option("--csv/--no-csv", "write_people_csv", default=True, show_default=True,
+              help="Also write FILE.csv: one row per key, the state in words.")
+@click.option("--queue-bins", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Quantile bins of queues of 2 or more tickets.")
+@click.option("--wait-bins", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Quantile bins of the head-of-line wait of a non-empty queue.")
+@click.option("--hour-edges", default=None, metavar="H1,H2,...",
+              help="Add an hour-of-day feature with these band edges (0 is always one), "
+                   "e.g. 0,7,10,12,17,22 [default: no hour feature].")
+@click.option("--prune", is_flag=True,
+              help="Store only keys where the source's majority beats the fallback heuristic.")
+@click.option("--max-kb", default=1000, show_default=True, type=click.IntRange(min=10),
+              help="Size budget of the JSON file in kB (10^3 bytes).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def export(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eval: int,
+           write_people_csv: bool, queue_bins: int, wait_bins: int, hour_edges: str | None,
+           prune: bool, max_kb: int, quiet: bool) -> None:
+    """Build a lookup table that routes like POLICY on SCENARIO, and measure how well.
+
+    POLICY is anything --policy accepts: a heuristic, model:PATH, table:PATH or
+    optimal. The table stores the policy's majority action per binned state
+    (docs/lookup-table.md); fidelity on held-out seeds is printed and stored.
+    Model files (model:PATH) are pickles: load only files you trust.
+    """
+    if out.suffix.lower() != ".json":
+        raise UserError(f"--out {out}: the table is a .json file")
+    scenario = load_scenario(scenario_name)
+    make_policy(policy_spec, scenario)  # fail fast, before any simulation
+    settings = ExportSettings(days=days, seeds_eval=seeds_eval, queue_bins=queue_bins,
+                              wait_bins=wait_bins, hour_edges=_hour_edges(hour_edges),
+                              prune=prune, max_bytes=max_kb * 1000)
+
+    def progress(seeds: Iterable[int], what: str) -> Iterable[int]:
+        return tqdm(seeds, desc=f"{scenario.name} / {policy_spec}: {what}", unit="day",
+                    disable=quiet, leave=False)
+
+    built = export_table(scenario, policy_spec, settings, progress)
+    csv_path = out.with_suffix(".csv")
+    try:
+        write_text(built.text, out)
+        if write_people_csv:
+            people = pd.DataFrame(people_rows(built), columns=people_columns(built.document))
+            write_csv(people, csv_path)
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
+    click.echo(fidelity_lines(built.document))
+    click.echo(f"wrote {out}" + (f" and {csv_path}" if write_people_csv else ""))
+
+
+def _pct(value: float | None) -> str:
+    return "n/a (no decision with a choice)" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:+.{digits}f}"
+
+
+def fidelity_lines(document: dict) -> str:
+    """The fidelity block as a few readable lines."""
+    f = document["fidelity"]
+    low, high = f["cost_diff_ci95"]
+    pct_low, pct_high = f["cost_diff_pct_ci95"]
+    return "\n".join([
+        f"{document['scenario']}: table from {document['source_policy']}, "
+        f"default {document['default']}, {len(document['features'])} features",
+        f"  held-out seeds {f['eval_seeds'][0]}..{f['eval_seeds'][1]}: "
+        f"{f['decisions_with_choice']:,} decisions asked of the table "
+        f"(of {f['decisions']:,})",
+        f"  agreement with the source  {_pct(f['agreement'])}",
+        f"  coverage (key found)       {_pct(f['coverage'])}",
+        f"  cost per hour: source {f['cost_per_hour_source']:.2f}, table "
+        f"{f['cost_per_hour_table']:.2f}, paired difference {_num(f['cost_diff_per_hour'])} "
+        f"[95% CI {_num(low)}, {_num(high)}] = {_num(f['cost_diff_pct'])}% "
+        f"[{_num(pct_low)}%, {_num(pct_high)}%]",
+        f"  size: {f['rows']:,} rows ({f['train_keys']:,} keys seen in training, "
+        f"{f['rows_dropped']:,} dropped), {f['bytes'] / 1000:,.1f} kB",
+    ])
