@@ -56,8 +56,13 @@ class ExportSettings:
     """Size budget of the file; rows that do not beat the fallback go first, then the rarest."""
     hour_edges: tuple[float, ...] = ()
     """Hour-of-day band edges (0 is always one); empty = no hour-of-day feature."""
-    prune: bool = False
-    """Keep only rows that agree with the source more often than the fallback does."""
+    prune: bool = True
+    """Keep only rows that agree with the source more often than the fallback does.
+
+    Binning loses detail a rule like fifo uses (exact waits, idle times), so a
+    stored majority can only be worse than the fallback where the fallback is
+    the source itself or agrees as well; pruning keeps fidelity and size.
+    """
 
 
 @dataclass

@@ -47,8 +47,10 @@ def _hour_edges(value: str | None) -> tuple[float, ...]:
 @click.option("--hour-edges", default=None, metavar="H1,H2,...",
               help="Add an hour-of-day feature with these band edges (0 is always one), "
                    "e.g. 0,7,10,12,17,22 [default: no hour feature].")
-@click.option("--prune", is_flag=True,
-              help="Store only keys where the source's majority beats the fallback heuristic.")
+@click.option("--prune/--all-rows", default=True, show_default=True,
+              help="--prune stores only keys where the source's majority agrees with it more "
+                   "often than the fallback heuristic does (where the fallback is as good, it "
+                   "decides); --all-rows stores every key's majority.")
 @click.option("--max-kb", default=1000, show_default=True, type=click.IntRange(min=10),
               help="Size budget of the JSON file in kB (10^3 bytes).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -39,7 +39,8 @@ N_MODEL = {
     "agent_groups": {"billing_team": {"agents": 3, "skills": {"billing": 1.0}},
                      "generalists": {"agents": 3, "skills": {"billing": 0.5, "tech": 1.0}}},
 }
-FAST = ExportSettings(days=3, seeds_eval=3)
+# The majority machinery is tested with every row kept (the default prunes).
+FAST = ExportSettings(days=3, seeds_eval=3, prune=False)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_a_non_heuristic_source_gets_the_most_agreeing_default(scenario, tmp_pat
 
 def test_the_hour_of_day_is_a_feature_only_when_asked_for(scenario, fifo_export):
     assert "hour_of_day" not in [f["name"] for f in fifo_export.document["features"]]
-    settings = ExportSettings(days=1, hour_edges=(3, 18))
+    settings = ExportSettings(days=1, hour_edges=(3, 18), prune=False)
     recording = record(scenario, "cmu", [TRAIN_SEED0], settings)
     built = build_export(scenario, "cmu", recording, settings)
     assert built.document["features"][-1] == {"name": "hour_of_day", "edges": [0, 3, 18]}
@@ -156,7 +157,7 @@ def test_the_size_budget_drops_the_rarest_keys(scenario):
     recording = record(scenario, "fifo", range(TRAIN_SEED0, TRAIN_SEED0 + 3), FAST)
     full = build_export(scenario, "fifo", recording, FAST)
     budget = len(full.text) - 40 * 10 + 2_000  # room for all but about ten rows
-    cut = build_export(scenario, "fifo", recording, ExportSettings(max_bytes=budget))
+    cut = build_export(scenario, "fifo", recording, ExportSettings(max_bytes=budget, prune=False))
     rows, kept = full.document["rows"], cut.document["rows"]
     assert 0 < len(rows) - len(kept) <= 15
     assert kept == rows[:len(kept)]  # the most visited keys stay
