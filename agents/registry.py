@@ -42,7 +42,8 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
         return optimal_policy(scenario)
     close = difflib.get_close_matches(spec, [*HEURISTICS, "optimal"], n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
-    raise PolicyError(f"--policy: unknown policy {spec!r}{hint} (known: {', '.join(policy_names())})")
+    known = ", ".join(policy_names())
+    raise PolicyError(f"--policy: unknown policy {spec!r}{hint} (known: {known})")
 
 
 def policy_label(spec: str) -> str:

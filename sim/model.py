@@ -270,11 +270,10 @@ class SupportModel:
 
     def _maybe_transfer(self, parent: Ticket, now: float) -> None:
         t = parent.type
-        for target, threshold in zip(self.transfer_targets[t], self.transfer_cumulative[t],
-                                     strict=True):
-            if parent.transfer_u < threshold:
-                break
-        else:
+        target = next((k for k, threshold in zip(self.transfer_targets[t],
+                                                  self.transfer_cumulative[t], strict=True)
+                       if parent.transfer_u < threshold), None)
+        if target is None:
             return
         # The transferred ticket's draws depend only on its origin, never on
         # when it happens to be created, so common random numbers survive.

@@ -313,7 +313,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ScenarioError(str(path), where, f"not valid YAML ({getattr(error, 'problem', error)})") from None
+        problem = getattr(error, "problem", error)
+        raise ScenarioError(str(path), where, f"not valid YAML ({problem})") from None
     return parse_scenario(data, str(path))
 
 
