@@ -69,7 +69,10 @@ def parse_policies(text: str | None, scenarios: list[Scenario],
     if not all(specs):
         raise UserError(f"{option}: empty policy name in {text!r}")
     for spec in specs:
-        for scenario in scenarios:
+        applies_to = [s for s in scenarios if not_applicable(spec, s) is None]
+        if not applies_to:
+            raise PolicyError(f"{option}: {spec}: {not_applicable(spec, scenarios[0])}")
+        for scenario in applies_to:
             try:
                 make_policy(spec, scenario)
             except PolicyError as error:
@@ -82,6 +85,19 @@ def parse_policies(text: str | None, scenarios: list[Scenario],
         if labels.count(label) > 1:
             raise UserError(f"{option}: two policies share the name {label!r}")
     return specs
+
+
+def not_applicable(spec: str, scenario: Scenario) -> str | None:
+    """Why a policy is left out on a scenario (only `optimal`, outside the solver's reach)."""
+    if spec != "optimal":
+        return None
+    from agents.optimal import check_solvable
+
+    try:
+        check_solvable(scenario)
+    except PolicyError as error:
+        return str(error)
+    return None
 
 
 def policy_fingerprint(spec: str) -> str:
@@ -104,6 +120,8 @@ def simulation_jobs(scenarios: list[Scenario], specs: list[str], seeds: list[int
     for scenario in scenarios:
         scenario_hash = scenario.sha256()[:16]
         for spec in specs:
+            if not_applicable(spec, scenario) is not None:
+                continue  # e.g. optimal on a scenario too big for the exact solver
             label, fingerprint = policy_label(spec), policy_fingerprint(spec)
             for seed in seeds:
                 jobs.append(Job(key=f"{scenario.name}/{label}/seed-{seed:04d}",
@@ -361,6 +379,10 @@ def benchmark(scenarios: tuple[str, ...], policies: str | None, seeds: int, back
         raise UserError("--address: only with --backend ray")
     out = out or Path("results/runs/benchmark") / "+".join(s.name for s in specs_of_scenarios)
     jobs_dir = jobs_dir or out / "jobs"
+    for spec in specs:
+        for scenario in specs_of_scenarios:
+            if (reason := not_applicable(spec, scenario)) is not None:
+                click.echo(f"note: {spec} left out: {reason}", err=True)
     jobs = simulation_jobs(specs_of_scenarios, specs, list(range(seeds)))
     runner = Runner(jobs_dir, backend=backend, workers=workers, address=address,
                     progress=not quiet, description="benchmark")

@@ -208,3 +208,17 @@ def test_sweep_runs_its_grid_and_resumes(tmp_path: Path, capsys: pytest.CaptureF
     config.write_text("name: tiny\nscenarios: [mmc]\nseeds: many\n")
     assert main(["sweep", str(config)]) == 2
     assert "seeds" in capsys.readouterr().err
+
+
+def test_optimal_is_left_out_where_the_solver_cannot_reach():
+    from agents.registry import PolicyError
+    from experiments.benchmark import not_applicable
+
+    small, big = load_scenarios(["mmc", "fintech_day"])
+    assert parse_policies("fifo,optimal", [small, big]) == ["fifo", "optimal"]
+    assert not_applicable("optimal", small) is None
+    assert "events" in not_applicable("optimal", big)
+    keys = [job.key for job in simulation_jobs([small, big], ["fifo", "optimal"], [0])]
+    assert keys == ["mmc/fifo/seed-0000", "mmc/optimal/seed-0000", "fintech_day/fifo/seed-0000"]
+    with pytest.raises(PolicyError, match="--policies: optimal: fintech_day"):
+        parse_policies("optimal", [big])
