@@ -1,32 +1,59 @@
-"""`make demo`: the main job on the shipped default scenario, end to end.
+"""`make demo`: the main job on the shipped scenarios, end to end, through the CLI.
 
-Simulates every heuristic on scenarios/fintech_day.yaml over a few seeds and
-prints the comparison; later stages (benchmark report, training, export) run
-when their modules are present.
+1. benchmark every heuristic (and the exact optimum where it exists) on every
+   shipped scenario, 10 seeds each: results/benchmark/ with report.html;
+2. the exact optimum of n_model (`routelab solve`);
+3. export the best heuristic of fintech_day and the optimum of n_model as
+   lookup tables with their fidelity: results/tables/.
+Each step is the command a user would type, printed before it runs.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from agents.heuristics import HEURISTICS
-from experiments.runs import simulate_run
-from experiments.terminal import print_summary
-from sim.scenario import load_scenario
+from experiments.cli import main as routelab
+from sim.scenario import list_scenarios
 
-SCENARIO = "fintech_day"
-SEEDS = 3
+RESULTS = Path("results")
+DEFAULT_SCENARIO = "fintech_day"
+SEEDS = 10
+
+
+def step(title: str, args: list[str]) -> None:
+    print(f"\n== {title}\n$ routelab {shlex.join(args)}", flush=True)
+    code = routelab(args)
+    if code != 0:
+        raise SystemExit(code)
+
+
+def best_heuristic(comparison: Path, scenario: str) -> str:
+    table = pd.read_csv(comparison)
+    mine = table[(table.scenario == scenario) & table.policy.isin(list(HEURISTICS))]
+    return str(mine.sort_values("cost_per_hour").policy.iloc[0])
 
 
 def main() -> int:
-    scenario = load_scenario(SCENARIO)
-    rows = [simulate_run(scenario, name, seed, keep_tickets=False).summary
-            for name in HEURISTICS for seed in range(SEEDS)]
-    summary = pd.concat(rows, ignore_index=True)
-    overall = summary[summary.ticket_type == "ALL"]
-    print_summary(overall, title=f"{SCENARIO}: every heuristic, mean of {SEEDS} seeds")
+    scenarios = [p.stem for p in list_scenarios()]
+    bench = RESULTS / "benchmark"
+    step("Every policy on every shipped scenario (paired by seed, 95% intervals)",
+         ["benchmark", *scenarios, "--policies", ",".join([*HEURISTICS, "optimal"]),
+          "--seeds", str(SEEDS), "--out", str(bench),
+          "--jobs-dir", str(RESULTS / "runs" / "benchmark" / "reference" / "jobs")])
+    step("The exact optimum of a small scenario", ["solve", "n_model"])
+    best = best_heuristic(bench / "comparison.csv", DEFAULT_SCENARIO)
+    step(f"The best heuristic on {DEFAULT_SCENARIO} ({best}) as a lookup table",
+         ["export", best, "--scenario", DEFAULT_SCENARIO,
+          "--out", str(RESULTS / "tables" / f"{DEFAULT_SCENARIO}-{best}.json")])
+    step("The exact optimum of n_model as a lookup table a Go service can read",
+         ["export", "optimal", "--scenario", "n_model",
+          "--out", str(RESULTS / "tables" / "n_model-optimal.json")])
+    print(f"\nThe report: {(bench / 'report.html').resolve()}")
     return 0
 
 
