@@ -9,13 +9,15 @@ is due and returns the feasible pairs, `apply` carries out the choice. Both
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
-from simpy.core import EmptySchedule
+from simpy.events import NORMAL
 
 from sim.decision import Policy
 from sim.draws import Stream, sampler, uniform, unit_exponential
@@ -24,6 +26,7 @@ from sim.schedule import ArrivalSchedule, staffing_plan
 
 WAITING, SERVING, SERVED, ABANDONED, UNRESOLVED = range(5)
 OUTCOMES = ("waiting", "serving", "served", "abandoned", "unresolved")
+_INF = math.inf
 _CHILD_STREAM = 7  # seed-sequence tag of the draws for transferred tickets
 
 
@@ -52,6 +55,14 @@ class Ticket:
         self.origin = ticket_id
         self.origin_index = -1
         self.depth = 0
+
+
+class _Due(simpy.Event):
+    """A triggered event with one callback, pushed on SimPy's queue without a Timeout."""
+
+    def __init__(self, env: simpy.Environment, value: object,
+                 callback: Callable[[simpy.Event], None]) -> None:
+        self.env, self.callbacks, self._value, self._ok = env, [callback], value, True
 
 
 class SupportModel:
@@ -122,6 +133,8 @@ class SupportModel:
         n_types, n_groups = self.n_types, self.n_groups
         self.queues: list[deque[Ticket]] = [deque() for _ in range(n_types)]
         self.queue_length = [0] * n_types
+        self._queued = 0
+        self._patience_due: list[Ticket] = []
         self.idle: list[deque[int]] = [deque() for _ in range(n_groups)]
         self.idle_since: list[float] = []
         self.off_shift: list[list[int]] = [[] for _ in range(n_groups)]
@@ -163,13 +176,20 @@ class SupportModel:
 
     def _schedule_next_arrival(self, t: int) -> None:
         clock = self._arrival_clock[t] = self._arrival_clock[t] + self._gap[t]()
-        when = self.arrivals[t].time_of(clock)
+        arrivals = self.arrivals[t]
+        if arrivals.constant:  # time_of inlined for the common constant rate
+            when = clock / arrivals.rates[0] if clock < arrivals.total else None
+        else:
+            when = arrivals.time_of(clock)
         if when is not None:
-            self.env.timeout(max(0.0, when - self.env.now), t).callbacks.append(self._arrive)
+            env = self.env
+            now = env._now
+            heappush(env._queue, (now + (when - now if when > now else 0.0), NORMAL,
+                                  next(env._eid), _Due(env, t, self._arrive)))
 
     def _arrive(self, event: simpy.Event) -> None:
         t = event._value
-        now = self.env.now
+        now = self.env._now
         index = self._externals[t]
         self._externals[t] = index + 1
         patience = self._patience[t]
@@ -194,8 +214,9 @@ class SupportModel:
             self._accrue(self.wait_cost[t])
         self.queues[t].append(ticket)
         self.queue_length[t] += 1
-        if ticket.patience != math.inf:
-            self.env.timeout(ticket.patience, ticket).callbacks.append(self._abandon)
+        self._queued += 1
+        if ticket.patience != _INF:
+            self._patience_due.append(ticket)
         idle, n_groups = self.idle, self.n_groups
         for g in self.groups_of[t]:
             if idle[g]:
@@ -209,12 +230,18 @@ class SupportModel:
         while ticket.state != WAITING:  # abandoned tickets leave the deque lazily
             ticket = queue.popleft()
         self.queue_length[t] -= 1
+        self._queued -= 1
         if self._track_cost:
             self._accrue(-self.wait_cost[t])
-        agent = self.idle[g].popleft()
+        idle = self.idle[g]
+        agent = idle.popleft()
+        if not (idle and self.queue_length[t]):
+            self._pairs.discard(pair)  # no longer feasible: spare the next decision a check
         ticket.state, ticket.start, ticket.group, ticket.agent = SERVING, self.env.now, g, agent
         self.busy[g][t] += 1
-        self.env.timeout(ticket.work / self.speed[g][t], ticket).callbacks.append(self._finish)
+        env = self.env
+        heappush(env._queue, (env._now + ticket.work / self.speed[g][t], NORMAL, next(env._eid),
+                              _Due(env, ticket, self._finish)))
 
     def _finish(self, event: simpy.Event) -> None:
         ticket: Ticket = event._value
@@ -240,6 +267,7 @@ class SupportModel:
         t = ticket.type
         ticket.state, ticket.end = ABANDONED, self.env.now
         self.queue_length[t] -= 1
+        self._queued -= 1
         if self._track_cost:
             self._accrue(-self.wait_cost[t])
             self._cost += self.abandon_cost[t]
@@ -250,6 +278,8 @@ class SupportModel:
     def _agent_idles(self, g: int, agent: int, now: float) -> None:
         self.idle[g].append(agent)
         self.idle_since[agent] = now
+        if not self._queued:
+            return
         queue_length, n_groups = self.queue_length, self.n_groups
         for t in self.types_of[g]:
             if queue_length[t]:
@@ -331,6 +361,7 @@ class SupportModel:
                             self._accrue(-self.wait_cost[t])
                         self._resolve_unanswerable(ticket)
                 self.queues[t].clear()
+                self._queued -= self.queue_length[t]
                 self.queue_length[t] = 0
 
     def _resolve_unanswerable(self, ticket: Ticket) -> None:
@@ -343,18 +374,33 @@ class SupportModel:
     def next_decision(self) -> list[int] | None:
         """Run events until a decision is due; its feasible pairs, or None at the end."""
         env = self.env
+        queue = env._queue
         while not self._finished:
             if self._changed and self._pairs:
                 feasible = self._feasible_pairs()
                 if feasible:
                     return feasible
             self._changed = False
-            try:
-                env.step()
-            except EmptySchedule:
+            if self._patience_due:
+                self._schedule_patience()
+            if not queue:
                 break
+            # env.step() inlined: the model's events never fail, so its
+            # check for failed events is not needed here.
+            env._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
         self._close()
         return None
+
+    def _schedule_patience(self) -> None:
+        env, due = self.env, self._patience_due
+        for ticket in due:
+            if ticket.state == WAITING:
+                heappush(env._queue, (env._now + ticket.patience, NORMAL, next(env._eid),
+                                      _Due(env, ticket, self._abandon)))
+        due.clear()
 
     def _feasible_pairs(self) -> list[int]:
         queue_length, idle, pair_type, pair_group = (
@@ -384,11 +430,19 @@ class SupportModel:
         """Run the whole day with one policy; returns self for chaining."""
         policy.reset(self, self.policy_rng)
         shortcut = policy.non_idling
-        while (pairs := self.next_decision()) is not None:
-            if shortcut and len(pairs) == 1:
-                self.apply(pairs[0])
-            else:
-                self.apply(policy.decide(self, pairs))
+        # The hot path makes no reference cycles (events and tickets die by
+        # refcount), so the cyclic collector only rescans the live tickets.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            while (pairs := self.next_decision()) is not None:
+                if shortcut and len(pairs) == 1:
+                    self.apply(pairs[0])
+                else:
+                    self.apply(policy.decide(self, pairs))
+        finally:
+            if collecting:
+                gc.enable()
         return self
 
     def _close(self) -> None:
