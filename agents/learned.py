@@ -1,0 +1,132 @@
+"""A trained stable-baselines3 model as a routing policy (`--policy model:PATH`).
+
+The model sees the observation `sim.env.ObservationBuilder` makes, the very
+code the env used in training, and decides deterministically with the
+action mask. Model files are pickles: load only files you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from agents.registry import PolicyError
+from sim.decision import DecisionView, Policy
+from sim.env import ObservationBuilder, decision_mask, feasible_or_fallback
+from sim.scenario import Scenario
+
+_MODULES = {  # the policy class's module in the zip -> algorithm
+    "sb3_contrib.common.maskable.policies": "maskable_ppo",
+    "stable_baselines3.common.policies": "ppo",
+    "stable_baselines3.dqn.policies": "dqn",
+}
+
+
+class ModelPolicy:
+    """Routes with a trained SB3 model; infeasible choices of unmasked models fall back."""
+
+    name = "model"
+    non_idling = False
+
+    def __init__(self, model: Any, observe: ObservationBuilder, *, masked: bool,
+                 fallback: Policy | None, work_conserving: bool = False) -> None:
+        self.model, self.observe, self.masked, self.fallback = model, observe, masked, fallback
+        self.work_conserving = work_conserving
+        self.n_actions = int(model.action_space.n)
+
+    def reset(self, view: DecisionView, rng: np.random.Generator) -> None:
+        if self.fallback is not None:
+            self.fallback.reset(view, rng)
+
+    def decide(self, view: DecisionView, pairs: Sequence[int]) -> int:
+        if self.work_conserving and len(pairs) == 1:
+            return pairs[0]  # trained without HOLD: the env carried these out itself
+        obs = self.observe(view)  # the running SupportModel is the view
+        mask = decision_mask(view, pairs, work_conserving=self.work_conserving)
+        if self.masked:
+            action, _ = self.model.predict(obs, deterministic=True, action_masks=mask)
+        else:
+            action, _ = self.model.predict(obs, deterministic=True)
+        return feasible_or_fallback(view, int(action), mask, pairs, self.fallback)
+
+
+def load_model_policy(path: str | Path, scenario: Scenario) -> ModelPolicy:
+    """The policy of a model.zip written by `routelab train` (or its folder).
+
+    Raises PolicyError (one line) for a missing, unreadable or mismatched model.
+    The zip holds pickled objects: load only files you trust.
+    """
+    zip_path = _model_file(Path(path))
+    config = _read_config(zip_path)
+    algo = config.get("algo") or _algo_in_zip(zip_path)
+    observe = ObservationBuilder(scenario)
+    features = config.get("env", {}).get("features")
+    if features is not None and list(features) != observe.names:
+        raise PolicyError(f"model:{path}: trained on features of scenario "
+                          f"{config.get('scenario')!r}, which differ from {scenario.name!r}'s")
+    model = _load(zip_path, algo)
+    expected = (len(observe.names),)
+    n_actions = len(scenario.ticket_types) * len(scenario.agent_groups) + 1
+    if model.observation_space.shape != expected or int(model.action_space.n) != n_actions:
+        raise PolicyError(
+            f"model:{path}: expects {model.observation_space.shape[0]} features and "
+            f"{model.action_space.n} actions; scenario {scenario.name} has {expected[0]} "
+            f"and {n_actions}")
+    fallback_name = config.get("env", {}).get("fallback")
+    from agents.heuristics import HEURISTICS
+
+    fallback = HEURISTICS[fallback_name]() if fallback_name in HEURISTICS else None
+    work_conserving = bool(config.get("env", {}).get("work_conserving", False))
+    return ModelPolicy(model, observe, masked=algo == "maskable_ppo", fallback=fallback,
+                       work_conserving=work_conserving)
+
+
+def _model_file(path: Path) -> Path:
+    candidate = path / "model.zip" if path.is_dir() else path
+    if not candidate.is_file():
+        raise PolicyError(f"model:{path}: no such model file")
+    return candidate
+
+
+def _read_config(zip_path: Path) -> dict[str, Any]:
+    config_path = zip_path.with_name("config.yaml")
+    if not config_path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise PolicyError(f"model:{zip_path}: cannot read {config_path.name} ({error})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _algo_in_zip(zip_path: Path) -> str:
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            data = json.loads(archive.read("data"))
+        module = data["policy_class"]["__module__"]
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+        raise PolicyError(
+            f"model:{zip_path}: not a stable-baselines3 model file ({error})") from None
+    if module not in _MODULES:
+        raise PolicyError(f"model:{zip_path}: unknown policy class module {module}")
+    return _MODULES[module]
+
+
+def _load(zip_path: Path, algo: str) -> Any:
+    from agents.training import ALGOS, algorithm_class
+
+    if algo not in ALGOS:
+        raise PolicyError(f"model:{zip_path}: unknown algorithm {algo!r}")
+    # The buffer and schedules are training machinery: not needed to decide.
+    custom = {"rollout_buffer_class": None, "rollout_buffer_kwargs": {}}
+    try:
+        return algorithm_class(algo).load(zip_path, device="cpu", custom_objects=custom)
+    except Exception as error:  # noqa: BLE001 - any failure to unpickle is the file's fault
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PolicyError(f"model:{zip_path}: cannot load the model ({message})") from None

@@ -1,0 +1,525 @@
+"""Train an SB3 policy on one scenario: resolve the configuration, warm start, learn, save.
+
+The hyperparameters live in agents/hyperparams/<algo>.yaml, one block per
+scenario name over a `default` block. `resolve_config` reads and validates
+them once into a frozen `TrainConfig`; `train` builds everything from it and
+writes the model, the resolved configuration and the evaluation log into one
+folder. torch is imported here (and in agents/learned.py, agents/sb3_*.py) only.
+
+Notes on the choices (measurements in the train report of this change):
+
+- Discounting is by elapsed simulated time, not per decision. The time
+  between real choices on fintech_day runs from 0.33 min (10:00, the card
+  incident) to 9.5 min (midnight); a per-decision gamma therefore means a
+  horizon of minutes at the peak and of hours at night, while the effects of
+  a routing choice (a service, a caller's patience) last about as long in
+  minutes at any hour. The on-policy buffers discount step k by
+  0.5 ** (minutes_k / half_life) in GAE (agents/sb3_discount.py). DQN keeps
+  SB3's constant gamma, matched to the mean step.
+- The end of the day is terminal for learning (the env says truncated, as the
+  contract wants): after the drain nothing costs anything, so bootstrapping
+  from a value there would only add error.
+- Warm start: the actor clones a teacher, the critic fits the teacher's
+  discounted cost-to-go on the same days, driven with the same exploration
+  (label smoothing) the clone will use, so PPO starts from a calibrated
+  critic. The teacher is an index rule tuned on training days
+  (agents/sb3_teacher.py), which beats every fixed heuristic on fintech_day.
+- PPO fine-tuning rarely beats its warm start within the budget (advantage
+  noise from the day's randomness swamps the value of single decisions), so
+  the kept model is the warm start unless a later checkpoint is cheaper on
+  the held-out evaluation days by a paired test (agents/sb3_callbacks.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sim.env import TRAIN_SEED_FLOOR, ObservationBuilder, action_names
+from sim.scenario import Scenario
+
+ALGOS = ("maskable_ppo", "ppo", "a2c", "dqn")
+MASKED = frozenset({"maskable_ppo"})
+ACTOR_CRITIC = frozenset({"maskable_ppo", "ppo", "a2c"})
+ON_POLICY = ACTOR_CRITIC
+HYPERPARAMS = Path(__file__).resolve().parent / "hyperparams"
+RANKED_HEURISTICS = ("fifo", "priority", "cmu", "gcmu", "lqf", "sla", "cmu_theta", "maxweight")
+
+
+class TrainingConfigError(ValueError):
+    """A training configuration that cannot be used; `str()` is one line for users."""
+
+
+@dataclass(frozen=True)
+class Discount:
+    mode: str = "elapsed"
+    """`elapsed`: step k is discounted by 0.5 ** (minutes_k / half_life_minutes);
+    `decision`: a constant gamma per decision (SB3's default)."""
+    half_life_minutes: float = 60.0
+    """Half-life of a future cost in simulated minutes (mode elapsed)."""
+    gamma: float | str = "auto"
+    """Per-decision gamma (mode decision); `auto` matches the elapsed-time discount
+    at the mean time between decisions of the best heuristic."""
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    enabled: bool = True
+    """Clone the best heuristic before learning (actor-critic algorithms only)."""
+    days: int = 4
+    """Training days of demonstrations."""
+    epochs: int = 10
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    smoothing: float = 0.1
+    """Probability the cloned policy spreads over the other allowed actions."""
+    teacher: str = "heuristic"
+    """`heuristic`: clone the best heuristic; `tuned_index`: clone an index rule (weight per
+    ticket type x service rate) whose weights are tuned on training days first
+    (agents/sb3_teacher.py)."""
+    tune_days: int = 6
+    """Training days every candidate index rule is judged on (tuned_index)."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    days: int = 5
+    """Held-out days (model seeds 1000, 1001, ...) evaluated during training."""
+    every: int = 50_000
+    """Evaluate every this many env steps (all envs together)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run depends on; saved as config.yaml beside the model."""
+
+    scenario: str
+    algo: str = "maskable_ppo"
+    seed: int = 0
+    timesteps: int = 200_000
+    """Env steps (decisions) in total, over all envs."""
+    n_envs: int = 2
+    vec_env: str = "subproc"
+    """`subproc` (one process per env) or `dummy` (all in the learner's process)."""
+    discount: Discount = field(default_factory=Discount)
+    warm_start: WarmStart = field(default_factory=WarmStart)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    checkpoint_every: int = 100_000
+    work_conserving: bool = False
+    """Train on the work-conserving env: no HOLD while work is feasible, forced
+    decisions carried out without a step (the learned policy then never idles)."""
+    fallback: str = "best"
+    """Heuristic that replaces infeasible actions: a name, `best`, or `builtin`."""
+    reward_scale: float | str = "auto"
+    """Multiplies the env reward; `auto` makes discounted returns about -1 under the
+    best heuristic."""
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_hyperparameters(algo: str) -> dict[str, Any]:
+    path = HYPERPARAMS / f"{algo}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise TrainingConfigError(f"{path}: cannot read ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("default"), dict):
+        raise TrainingConfigError(f"{path}: needs a `default:` block")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _section(cls: type, data: Any, where: str) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise TrainingConfigError(f"{where}: expected a mapping")
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise TrainingConfigError(
+            f"{where}.{unknown[0]}: unknown field (known: {', '.join(sorted(known))})")
+    return cls(**data)
+
+
+def resolve_config(scenario: Scenario, algo: str = "maskable_ppo", *,
+                   timesteps: int | None = None, seed: int | None = None,
+                   overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The configuration for a scenario: default block, scenario block, then overrides."""
+    if algo not in ALGOS:
+        raise TrainingConfigError(f"--algo: unknown algorithm {algo!r} (known: {', '.join(ALGOS)})")
+    data = load_hyperparameters(algo)
+    where = f"{HYPERPARAMS / (algo + '.yaml')}"
+    merged = _merge(data["default"], data.get(scenario.name) or {})
+    merged = _merge(merged, overrides or {})
+    if timesteps is not None:
+        merged["timesteps"] = timesteps
+    if seed is not None:
+        merged["seed"] = seed
+    known = set(TrainConfig.__dataclass_fields__) - {"scenario", "algo"}
+    unknown = sorted(set(merged) - known)
+    if unknown:
+        raise TrainingConfigError(f"{where}: {unknown[0]}: unknown field")
+    config = TrainConfig(
+        scenario=scenario.name, algo=algo,
+        discount=_section(Discount, merged.pop("discount", None), f"{where}: discount"),
+        warm_start=_section(WarmStart, merged.pop("warm_start", None), f"{where}: warm_start"),
+        evaluation=_section(Evaluation, merged.pop("evaluation", None), f"{where}: evaluation"),
+        **merged)
+    _validate(config)
+    return config
+
+
+def _validate(config: TrainConfig) -> None:
+    if not isinstance(config.timesteps, int) or config.timesteps <= 0:
+        raise TrainingConfigError(
+            f"--timesteps: must be a positive whole number, got {config.timesteps!r}")
+    if not isinstance(config.seed, int) or config.seed < 0:
+        raise TrainingConfigError(f"--seed: must be a whole number >= 0, got {config.seed!r}")
+    if config.n_envs < 1:
+        raise TrainingConfigError(f"n_envs: must be >= 1, got {config.n_envs}")
+    if config.vec_env not in ("subproc", "dummy"):
+        raise TrainingConfigError(f"vec_env: subproc or dummy, got {config.vec_env!r}")
+    if config.discount.mode not in ("elapsed", "decision"):
+        raise TrainingConfigError(
+            f"discount.mode: elapsed or decision, got {config.discount.mode!r}")
+    if config.discount.mode == "elapsed" and config.algo not in ON_POLICY:
+        raise TrainingConfigError(f"discount.mode: {config.algo} supports only `decision`")
+    from agents.heuristics import HEURISTICS
+
+    if config.warm_start.teacher not in ("heuristic", "tuned_index"):
+        raise TrainingConfigError(
+            f"warm_start.teacher: heuristic or tuned_index, got {config.warm_start.teacher!r}")
+    if config.fallback not in ("best", "builtin", *HEURISTICS):
+        raise TrainingConfigError(f"fallback: unknown heuristic {config.fallback!r}")
+
+
+# -- the run ------------------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    config: TrainConfig
+    heuristic_costs: dict[str, float]
+    """Mean cost_per_hour of each heuristic on the evaluation days, best first."""
+    warm_start: dict[str, Any]
+    best_eval_cost: float
+    wall_seconds: float
+    learn_seconds: float
+    env_seconds: float
+    """Wall time inside the training envs' step/reset, summed over envs."""
+    learn_cpu_seconds: float
+    """CPU time of learning: this process and the env workers (evaluation included)."""
+    env_cpu_seconds: float
+    """CPU time inside the training envs' step/reset, summed over envs."""
+    eval_steps: float
+    """Env steps spent in evaluations (not counted in timesteps)."""
+    kept_at_timesteps: int = 0
+    """Training step of the kept model (0: the warm start)."""
+    eval_env_cpu_seconds: float = 0.0
+    """CPU time inside the evaluation env (in this process)."""
+
+
+def training_days(seed: int, count: int) -> list[int]:
+    """Model seeds of demonstration days: in the training range, from the run's seed."""
+    rng = np.random.default_rng([seed, 7])
+    return [int(s) for s in rng.integers(TRAIN_SEED_FLOOR, 2**31 - 1, size=count)]
+
+
+def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: bool = False,
+          verbose: int = 0, log=print) -> TrainResult:
+    """Warm start, learn, and write model.zip, config.yaml and evaluations.npz into `out`."""
+    import torch as th
+
+    from agents.sb3_env import EVAL_SEED_BASE
+
+    started = time.perf_counter()
+    th.set_num_threads(1)
+    th.distributions.Distribution.set_default_validate_args(False)  # a third of a forward pass
+    out.mkdir(parents=True, exist_ok=True)
+    eval_days = [EVAL_SEED_BASE + i for i in range(config.evaluation.days)]
+
+    # -- the heuristics, the teacher and its demonstrations ----------------------------
+    costs = _rank_heuristics(scenario, eval_days, log)
+    best = next(iter(costs))
+    teaching = config.warm_start.enabled and config.algo in ACTOR_CRITIC
+    tuned = _tune_teacher(scenario, config, log) if (
+        teaching and config.warm_start.teacher == "tuned_index") else None
+    config, demos = _demonstrations(scenario, config, best, tuned, teaching, log)
+
+    # -- the envs, the model and its warm start ----------------------------------------
+    venv, eval_env = _envs(scenario, config, eval_days)
+    model = build_model(config, venv, out / "tensorboard")
+    report: dict[str, Any] = {}
+    if teaching:
+        report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log)
+        report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
+    _save_config(out / "config.yaml", scenario, config, costs, report)
+
+    # -- learning, then the kept model --------------------------------------------------
+    evaluation, callbacks = _callbacks(config, eval_env, out, verbose)
+    learn_started, cpu_started = time.perf_counter(), _cpu_seconds()
+    model.learn(config.timesteps, callback=callbacks, progress_bar=progress_bar,
+                tb_log_name=config.algo)
+    learn_seconds = time.perf_counter() - learn_started
+    env_seconds = float(sum(venv.get_attr("step_seconds")))
+    env_cpu = float(sum(venv.get_attr("step_cpu_seconds")))
+    eval_env_cpu = float(sum(eval_env.get_attr("step_cpu_seconds")))
+    model.save(out / "last_model.zip")
+    best_zip = out / "best" / "best_model.zip"
+    shutil.copyfile(best_zip if best_zip.exists() else out / "last_model.zip", out / "model.zip")
+    venv.close()  # joins the workers, so their CPU time is counted below
+    eval_env.close()
+    result = TrainResult(out, config, costs, report, float(evaluation.best_cost),
+                         time.perf_counter() - started, learn_seconds, env_seconds,
+                         _cpu_seconds() - cpu_started, env_cpu,
+                         float(np.sum(evaluation.evaluations_length)),
+                         int(evaluation.best_timesteps), eval_env_cpu)
+    _save_config(out / "config.yaml", scenario, config, costs, report, result)
+    return result
+
+
+def _rank_heuristics(scenario: Scenario, eval_days: list[int], log) -> dict[str, float]:
+    from agents.sb3_warmstart import heuristic_costs
+
+    log(f"ranking heuristics on {len(eval_days)} held-out days ...")
+    costs = heuristic_costs(scenario, eval_days, RANKED_HEURISTICS)
+    log("  " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
+    return costs
+
+
+def _tune_teacher(scenario: Scenario, config: TrainConfig, log):
+    from agents.sb3_teacher import tune_index
+
+    days = config.warm_start.tune_days
+    log(f"tuning an index rule on {days} training days ...")
+    tuned = tune_index(scenario, training_days(config.seed + 1, days), workers=config.n_envs,
+                       reservations=not config.work_conserving)
+    held = "".join(f", {kind} {dict(_nonzero(scenario, values))}"
+                   for kind, values in (("queue reserve", tuned.reserve),
+                                        ("keep free", tuned.keep_free)) if values)
+    log(f"  from {tuned.start}, {tuned.evaluations} rules tried: weights {tuned.weights}"
+        f"{held}, cost/h {tuned.cost_per_hour:.1f} on those days")
+    return tuned
+
+
+def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
+                    log):
+    """The teacher's days (the best heuristic's if not teaching: for the reward scale)."""
+    from agents.sb3_warmstart import demonstrate
+
+    ws = config.warm_start
+
+    def collect():
+        return demonstrate(scenario, best, training_days(config.seed, ws.days),
+                           explore=ws.smoothing if teaching else 0.0,
+                           work_conserving=config.work_conserving, seed=config.seed,
+                           weights=tuned.weights if tuned else None,
+                           reserve=tuned.reserve if tuned else None,
+                           keep_free=tuned.keep_free if tuned else None, workers=config.n_envs)
+
+    demos = collect()
+    if config.work_conserving and len(demos.actions) == 0:
+        # One group, or one type per group: a work-conserving policy has nothing to choose,
+        # so the only decision left to learn is whether to hold.
+        log(f"{scenario.name}: no choices when work-conserving; training with HOLD allowed")
+        config = replace(config, work_conserving=False)
+        demos = collect()
+    return _resolve_auto(config, best, demos), demos
+
+
+def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int]):
+    from agents.sb3_env import env_factory, make_vec_env
+
+    env_kwargs = dict(fallback=_fallback_name(config), reward_scale=config.reward_scale,
+                      work_conserving=config.work_conserving)
+    venv = make_vec_env([env_factory(scenario, **env_kwargs) for _ in range(config.n_envs)],
+                        config.vec_env)
+    eval_env = make_vec_env([env_factory(scenario, **env_kwargs, eval_days=eval_days)], "dummy")
+    return venv, eval_env
+
+
+def _warm_start(model, demos, config: TrainConfig, source: str, log) -> dict[str, Any]:
+    from agents.sb3_warmstart import clone
+
+    ws = config.warm_start
+    report = clone(model, demos, _demo_returns(demos, config), masked=config.algo in MASKED,
+                   epochs=ws.epochs, batch_size=ws.batch_size, learning_rate=ws.learning_rate,
+                   smoothing=ws.smoothing, seed=config.seed)
+    log(f"warm start from {source} ({len(demos.actions)} decisions): "
+        f"agreement {report['agreement']:.3f}, "
+        f"value explained variance {report['value_explained_variance']:.2f}")
+    return report
+
+
+def _teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float],
+                    eval_days: list[int]) -> dict[str, Any]:
+    if tuned is None:
+        return {"rule": best, "eval_days_cost_per_hour": round(costs[best], 4)}
+    return {"rule": "tuned_index",
+            "weights": dict(zip(scenario.type_names, tuned.weights, strict=True)),
+            "queue_reserve": dict(_nonzero(scenario, tuned.reserve)),
+            "keep_free": dict(_nonzero(scenario, tuned.keep_free)),
+            "start": tuned.start, "tuning_cost_per_hour": round(tuned.cost_per_hour, 4),
+            "rules_tried": tuned.evaluations,
+            "eval_days_cost_per_hour": round(_index_cost(scenario, tuned, eval_days), 4)}
+
+
+def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int):
+    from stable_baselines3.common.callbacks import CheckpointCallback
+
+    from agents.sb3_callbacks import DayCostEvalCallback
+    from agents.sb3_discount import RecordElapsed
+
+    per_env = max(1, config.n_envs)
+    evaluation = DayCostEvalCallback(
+        eval_env, use_masking=config.algo in MASKED, n_eval_episodes=config.evaluation.days,
+        eval_freq=max(1, config.evaluation.every // per_env), log_path=str(out),
+        best_model_save_path=str(out / "best"), deterministic=True, verbose=verbose, warn=False)
+    callbacks = [evaluation, CheckpointCallback(max(1, config.checkpoint_every // per_env),
+                                                str(out / "checkpoints"), name_prefix="model")]
+    if config.discount.mode == "elapsed":
+        callbacks.insert(0, RecordElapsed())
+    return evaluation, callbacks
+
+
+def _index_cost(scenario: Scenario, tuned, days: list[int]) -> float:
+    from agents.sb3_teacher import _day_cost
+
+    return float(np.mean([_day_cost((scenario, tuned.weights, tuned.reserve, tuned.keep_free,
+                                     day)) for day in days]))
+
+
+def _nonzero(scenario: Scenario, values: list[int] | None) -> list[tuple[str, int]]:
+    """`type->group: value` for the pairs with a reservation."""
+    return [(label, int(v)) for label, v in zip(action_names(scenario), values or [],
+                                                strict=False) if v]
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process plus its finished children (the joined env workers)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def build_model(config: TrainConfig, venv, tensorboard_log: Path | None):
+    """The SB3 algorithm object for a configuration (untrained)."""
+    from agents.sb3_discount import TimedMaskableRolloutBuffer, TimedRolloutBuffer
+
+    kwargs = dict(config.algo_kwargs)
+    if config.algo in ON_POLICY:
+        kwargs["gamma"] = float(config.discount.gamma)
+        if config.discount.mode == "elapsed":
+            kwargs["rollout_buffer_class"] = (TimedMaskableRolloutBuffer if config.algo in MASKED
+                                              else TimedRolloutBuffer)
+            kwargs["rollout_buffer_kwargs"] = {
+                "half_life_minutes": config.discount.half_life_minutes}
+    else:
+        kwargs["gamma"] = float(config.discount.gamma)
+    return algorithm_class(config.algo)(
+        "MlpPolicy", venv, seed=config.seed, device="cpu", verbose=0,
+        tensorboard_log=str(tensorboard_log) if tensorboard_log else None,
+        policy_kwargs=dict(config.policy_kwargs) or None, **kwargs)
+
+
+def algorithm_class(algo: str):
+    if algo == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    import stable_baselines3
+
+    return {"ppo": stable_baselines3.PPO, "a2c": stable_baselines3.A2C,
+            "dqn": stable_baselines3.DQN}[algo]
+
+
+def _fallback_name(config: TrainConfig) -> str | None:
+    return None if config.fallback == "builtin" else config.fallback
+
+
+def _resolve_auto(config: TrainConfig, best: str, demos) -> TrainConfig:
+    """Fill `best`, `auto` gamma and `auto` reward scale from the best heuristic's days."""
+    from agents.sb3_discount import step_discount
+
+    discount = config.discount
+    mean_gamma = float(np.mean(step_discount(demos.elapsed, discount.half_life_minutes)))
+    if discount.gamma == "auto":
+        discount = replace(discount, gamma=round(mean_gamma, 6))
+    config = replace(config, discount=discount,
+                     fallback=best if config.fallback == "best" else config.fallback)
+    if config.reward_scale == "auto":
+        horizon_gamma = mean_gamma if discount.mode == "elapsed" else float(discount.gamma)
+        mean_cost = max(float(-np.mean(demos.rewards)), 1e-9)
+        config = replace(config, reward_scale=float(f"{(1 - horizon_gamma) / mean_cost:.4g}"))
+    return config
+
+
+def _demo_returns(demos, config: TrainConfig) -> np.ndarray:
+    if config.discount.mode == "elapsed":
+        return demos.returns(config.reward_scale,
+                             half_life_minutes=config.discount.half_life_minutes)
+    return demos.returns(config.reward_scale, gamma=float(config.discount.gamma))
+
+
+def _save_config(path: Path, scenario: Scenario, config: TrainConfig, costs: dict[str, float],
+                 warm_start: dict[str, Any], result: TrainResult | None = None) -> None:
+    document: dict[str, Any] = {
+        "format": "routelab-train-config", "version": 1,
+        "scenario_sha256": scenario.sha256(),
+        **config.to_dict(),
+        "env": {"id": "routelab/SupportQueue-v0",
+                "fallback": _fallback_name(config),
+                "reward_scale": config.reward_scale,
+                "work_conserving": config.work_conserving,
+                "features": ObservationBuilder(scenario).names,
+                "actions": action_names(scenario)},
+        "heuristics_on_eval_days": {k: round(v, 4) for k, v in costs.items()},
+        "warm_start_fit": {k: round(v, 4) if isinstance(v, float) else v
+                           for k, v in warm_start.items()},
+    }
+    if result is not None:
+        document["result"] = {
+            "best_eval_cost_per_hour": round(result.best_eval_cost, 4),
+            "kept_model_at_timesteps": result.kept_at_timesteps,
+            "wall_seconds": round(result.wall_seconds, 1),
+            "learn_seconds": round(result.learn_seconds, 1),
+            "env_seconds": round(result.env_seconds, 1),
+            "learn_cpu_seconds": round(result.learn_cpu_seconds, 1),
+            "env_cpu_seconds": round(result.env_cpu_seconds, 1),
+            "eval_steps": int(result.eval_steps),
+            "steps_per_second": round(config.timesteps / max(result.learn_seconds, 1e-9), 1),
+            "eval_env_cpu_seconds": round(result.eval_env_cpu_seconds, 1),
+            "env_share_of_cpu": round((result.env_cpu_seconds + result.eval_env_cpu_seconds)
+                                      / max(result.learn_cpu_seconds, 1e-9), 3),
+        }
+    _write_yaml(document, path)
+
+
+def _write_yaml(document: dict[str, Any], path: Path) -> None:
+    """Write atomically: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    tmp.replace(path)

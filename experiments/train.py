@@ -1,0 +1,146 @@
+"""`routelab train`: learn a routing policy on one scenario, then judge it on held-out seeds.
+
+Parse, resolve the configuration, train (agents/training.py does the work),
+then simulate the model and every heuristic on seeds 0..N-1, which training
+never saw, and write the tables and figures beside the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from agents.heuristics import HEURISTICS
+from agents.registry import PolicyError, make_policy
+from experiments.errors import UserError
+from experiments.io import atomic_path, write_csv
+from experiments.runs import simulate_run
+from experiments.stats import comparison_table
+from sim.scenario import Scenario, load_scenario
+
+ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--algo", default="maskable_ppo", show_default=True,
+              help="maskable_ppo, ppo, dqn or a2c "
+                   "(hyperparameters: agents/hyperparams/<algo>.yaml).")
+@click.option("--timesteps", default=None,
+              help="Env steps (decisions) to learn from [default: from the hyperparameter file].")
+@click.option("--seed", default="0", show_default=True, help="Seed of the training run.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: results/runs/train/<scenario>/<algo>-seed<S>].")
+@click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Compare with the heuristics on simulation seeds 0..N-1 afterwards (0: skip).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path | None,
+          eval_seeds: int, quiet: bool) -> None:
+    """Train a policy for SCENARIO (a path or a name in scenarios/).
+
+    Writes model.zip, config.yaml (resolved), evaluations.npz, learning_curve.png,
+    evaluation.csv, comparison.csv and evaluation.png into the output folder.
+    The model file is a pickle: load only model files you trust.
+    """
+    if algo not in ALGOS:
+        raise UserError(f"--algo: unknown algorithm {algo!r} (known: {', '.join(ALGOS)})")
+    steps = _whole_number("--timesteps", timesteps, minimum=1) if timesteps is not None else None
+    run_seed = _whole_number("--seed", seed, minimum=0)
+    spec = load_scenario(scenario)
+    try:
+        from agents.training import TrainingConfigError, resolve_config
+        from agents.training import train as run_training
+    except ImportError as error:
+        raise UserError(
+            f"training needs the rl extra (pip install 'routelab[rl]'): {error}") from None
+    try:
+        config = resolve_config(spec, algo, timesteps=steps, seed=run_seed)
+    except TrainingConfigError as error:
+        raise UserError(str(error)) from None
+    out = out or Path("results/runs/train") / spec.name / f"{algo}-seed{run_seed}"
+    click.echo(f"training {algo} on {spec.name} for {config.timesteps:,} steps -> {out}/")
+    result = run_training(spec, config, out, progress_bar=not quiet, log=click.echo)
+    click.echo(f"trained in {result.wall_seconds / 60:.1f} min; best cost/h on the held-out "
+               f"evaluation days {result.best_eval_cost:.2f}")
+    learning_curve(out / "evaluations.npz", result.heuristic_costs, spec.name,
+                   out / "learning_curve.png", teacher=result.warm_start.get("teacher"),
+                   kept_at=result.kept_at_timesteps)
+    if eval_seeds:
+        compare(spec, out, eval_seeds, quiet)
+    click.echo(f"wrote {out}/")
+
+
+def _whole_number(option: str, text: str, *, minimum: int) -> int:
+    try:
+        value = int(str(text).replace("_", ""))
+    except ValueError:
+        raise UserError(f"{option}: expected a whole number, got {text!r}") from None
+    if value < minimum:
+        raise UserError(f"{option}: must be >= {minimum}, got {value}")
+    return value
+
+
+def compare(spec: Scenario, out: Path, seeds: int, quiet: bool) -> pd.DataFrame:
+    """The model against every heuristic (and the optimum if solvable) on seeds 0..N-1."""
+    specs = {"model": f"model:{out / 'model.zip'}"}
+    specs.update({name: name for name in HEURISTICS})
+    try:
+        make_policy("optimal", spec)
+        specs["optimal"] = "optimal"
+    except PolicyError:
+        pass
+    rows = []
+    jobs = [(label, policy, seed) for label, policy in specs.items() for seed in range(seeds)]
+    for label, policy, seed in tqdm(jobs, desc="comparing on held-out seeds", unit="run",
+                                    disable=quiet, leave=False):
+        rows.append(simulate_run(spec, policy, seed, label=label, keep_tickets=False).summary)
+    summary = pd.concat(rows, ignore_index=True)
+    runs = summary[summary["ticket_type"] == "ALL"].reset_index(drop=True)
+    table = comparison_table(runs, frozenset(HEURISTICS) - {"random"})
+    write_csv(runs, out / "evaluation.csv")
+    write_csv(table, out / "comparison.csv")
+    from experiments.plots import cost_figure
+
+    cost_figure(table, spec.name, out / "evaluation.png")
+    model_row = table[table["policy"] == "model"].iloc[0]
+    click.echo(f"model vs best heuristic ({model_row['best_heuristic']}) over {seeds} seeds: "
+               f"{model_row['cost_diff_vs_best']:+.2f} cost/h "
+               f"[{model_row['cost_diff_ci_low']:+.2f}, {model_row['cost_diff_ci_high']:+.2f}] "
+               f"({model_row['cost_diff_pct']:+.2f}%)")
+    return table
+
+
+def learning_curve(npz: Path, heuristic_costs: dict[str, float], scenario: str, path: Path, *,
+                   teacher: dict | None = None, kept_at: int | None = None) -> None:
+    """Mean cost per hour on the evaluation days against env steps, heuristics as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = np.load(npz)
+    steps, costs = log["timesteps"], np.asarray(log["cost_per_hour"], dtype=float)
+    figure, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    ax.plot(steps, costs.mean(axis=1), "o-", color="#1f77b4", label="learned (deterministic)")
+    if kept_at is not None and kept_at in list(steps):
+        kept = list(steps).index(kept_at)
+        ax.plot([kept_at], [costs[kept].mean()], "*", ms=16, color="#1f77b4",
+                label="kept model (model.zip)")
+    if teacher and teacher.get("rule") == "tuned_index":
+        ax.axhline(teacher["eval_days_cost_per_hour"], ls=":", lw=1.5, color="#2ca02c",
+                   label="tuned index rule (warm-start teacher)")
+    for rank, (name, cost) in enumerate(list(heuristic_costs.items())[:3]):
+        ax.axhline(cost, ls="--", lw=1, color=("#d62728", "#ff7f0e", "#7f7f7f")[rank],
+                   label=f"{name} (heuristic)")
+    ax.set_xlabel("env steps (decisions)")
+    ax.set_ylabel("cost per hour, mean over the evaluation days")
+    ax.set_title(f"{scenario}: learning curve on {costs.shape[1]} held-out days", loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=110, format="png")
+    plt.close(figure)
