@@ -112,6 +112,22 @@ class CMuTheta(Heuristic):
         return holding * view.service_rate[g][t] / theta
 
 
+class CMuHolding(Heuristic):
+    """c-mu on the full holding cost of a waiting ticket.
+
+    A waiting ticket costs c per minute and abandons at rate theta at cost a,
+    so each minute in queue costs h = c + a*theta; the index is h * mu. With
+    no abandonment cost it is plain c-mu.
+    """
+
+    name = "cmu_holding"
+    summary = "(wait cost + abandon cost x abandonment rate) x service rate"
+
+    def score(self, view: DecisionView, t: int, g: int) -> float:
+        holding = view.wait_cost[t] + view.abandon_cost[t] * view.abandon_rate[t]
+        return holding * view.service_rate[g][t]
+
+
 class MaxWeight(Heuristic):
     name = "maxweight"
     summary = "queue length x wait cost x service rate (MaxWeight)"
@@ -131,5 +147,5 @@ class RandomPair(Heuristic):
 HEURISTICS: dict[str, type[Heuristic]] = {
     cls.name: cls
     for cls in (Fifo, StaticPriority, CMu, GeneralisedCMu, LongestQueue, SlaSlack, CMuTheta,
-                MaxWeight, RandomPair)
+                CMuHolding, MaxWeight, RandomPair)
 }

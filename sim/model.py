@@ -454,6 +454,12 @@ class SupportModel:
                 ticket.state, ticket.end = UNRESOLVED, self.env.now
             elif ticket.state == SERVING:
                 ticket.state = UNRESOLVED
+        # Nothing waits in a closed model (what waited is now unresolved).
+        for queue in self.queues:
+            queue.clear()
+        self.queue_length = [0] * self.n_types
+        self._queued = 0
+        self._pairs.clear()
         self.end_time = self.env.now
         self._finished = self._closed = True
 

@@ -96,6 +96,24 @@ def test_cmu_theta_index():
     assert choose("cmu_theta", view) == 2
 
 
+def test_cmu_holding_adds_the_expected_abandonment_cost():
+    view = View(head_waits=[1.0, 1.0], queue_length=[1, 1], wait_cost=[1.0, 2.0],
+                abandon_cost=[10.0, 0.0], abandon_rate=[0.2, 0.5])
+    # type 0: (1 + 10*0.2)*1 = 3 beats type 1: 2*1 = 2; plain c-mu says type 1.
+    assert choose("cmu_holding", view) == 0
+    assert choose("cmu", view) == 2
+
+
+def test_closed_model_has_nothing_waiting():
+    scenario = make_scenario(horizon_hours=1, ticket_types={
+        "a": {"arrivals_per_hour": 200, "handle_minutes": {"dist": "exponential", "mean": 5}}},
+        agent_groups={"g": {"shifts": [{"start_hour": 0, "end_hour": 0.5, "agents": 1}],
+                            "skills": {"a": 1.0}}})
+    model = SupportModel(scenario, 0).run(HEURISTICS["fifo"]())
+    assert model.done and any(k.state == 4 for k in model.tickets)  # some unresolved
+    assert model.queue_length == [0] and model.head_wait(0) == 0.0
+
+
 def test_ties_go_to_the_longest_idle_group():
     view = View(head_waits=[5.0, 1.0], queue_length=[1, 1], idle_for=[1.0, 8.0])
     assert choose("fifo", view, pairs=(0, 1)) == 1
