@@ -65,7 +65,8 @@ def main() -> int:
           "--jobs-dir", str(RESULTS / "runs" / "benchmark" / "learned" / "jobs")])
     step("The learned policy as a lookup table",
          ["export", f"model:{model}", "--scenario", DEFAULT_SCENARIO,
-          "--out", str(RESULTS / "tables" / f"{DEFAULT_SCENARIO}-learned.json")])
+          "--out", str(RESULTS / "tables" / f"{DEFAULT_SCENARIO}-learned.json"),
+          "--no-csv"])  # its people's view runs to megabytes: keep results/ small
     print(f"\nThe reports: {(bench / 'report.html').resolve()}")
     print(f"             {(RESULTS / 'learned' / 'report.html').resolve()}")
     return 0
