@@ -63,29 +63,27 @@ def test_abandonment_at_arrival_plus_patience():
                             "patience_minutes": deterministic(1.5)}},
     )
     _, tickets = run(scenario, seed=3)
-    free_at = 0.0
-    waiting: list = []  # FIFO single server with reneging, by hand
     expected = {}
+    state = {"free_at": 0.0}
+    waiting: list = []  # FIFO single server with reneging, by hand
+
+    def serve_next() -> None:
+        head = waiting.pop(0)
+        if head.arrival_min + 1.5 <= state["free_at"]:
+            expected[head.ticket_id] = ("abandoned", head.arrival_min + 1.5)
+            return
+        start = max(state["free_at"], head.arrival_min)
+        expected[head.ticket_id] = ("served", start)
+        state["free_at"] = start + 3.0
+
     rows = list(tickets.itertuples())
     for row in rows:
         # Serve everyone who can be served before this arrival.
-        while waiting and free_at <= row.arrival_min:
-            head = waiting.pop(0)
-            if head.arrival_min + 1.5 <= free_at:
-                expected[head.ticket_id] = ("abandoned", head.arrival_min + 1.5)
-                continue
-            start = max(free_at, head.arrival_min)
-            expected[head.ticket_id] = ("served", start)
-            free_at = start + 3.0
+        while waiting and state["free_at"] <= row.arrival_min:
+            serve_next()
         waiting.append(row)
     while waiting:
-        head = waiting.pop(0)
-        if head.arrival_min + 1.5 <= free_at:
-            expected[head.ticket_id] = ("abandoned", head.arrival_min + 1.5)
-            continue
-        start = max(free_at, head.arrival_min)
-        expected[head.ticket_id] = ("served", start)
-        free_at = start + 3.0
+        serve_next()
     outcomes = {o for o, _ in expected.values()}
     assert outcomes == {"served", "abandoned"}
     for row in rows:
