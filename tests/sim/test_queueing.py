@@ -116,14 +116,19 @@ def test_simulator_matches_erlang_c_on_mmc():
         "service_level": exact.service_level(spec.sla_minutes),
         **{f"p_wait_over_{t:g}": exact.p_wait_exceeds(t) for t in waits_over},
     }
-    for name, value in checks.items():
-        ok, mean, half = _within(got[name], value)
-        assert ok, f"{name}: simulated {mean:.4f} +- {half:.4f}, Erlang C {value:.4f}"
+    _assert_within(got, checks, "Erlang C")
     # Power: one agent fewer or more moves the mean wait far out of the interval.
     _, mean, half = _within(got["mean_wait_min"], exact.mean_wait)
     for servers in (group.agents - 1, group.agents + 1):
         wrong = ErlangC(servers, exact.arrival_rate, exact.service_rate).mean_wait
         assert abs(wrong - mean) > 2 * half
+
+
+def _assert_within(got: dict, checks: dict, reference: str) -> None:
+    """Each simulated quantity within its replication interval of the exact value."""
+    for name, value in checks.items():
+        ok, mean, half = _within(got[name], value)
+        assert ok, f"{name}: simulated {mean:.4f} +- {half:.4f}, {reference} {value:.4f}"
 
 
 # -- simulator against Erlang A ------------------------------------------------
@@ -142,9 +147,7 @@ def test_simulator_matches_erlang_a_with_abandonment():
         "abandon_rate": exact.p_abandon,
         "service_level": exact.service_level(spec.sla_minutes),
     }
-    for name, value in checks.items():
-        ok, mean, half = _within(got[name], value)
-        assert ok, f"{name}: simulated {mean:.4f} +- {half:.4f}, Erlang A {value:.4f}"
+    _assert_within(got, checks, "Erlang A")
     _, mean, half = _within(got["abandon_rate"], exact.p_abandon)
     for servers in (group.agents - 1, group.agents + 1):
         wrong = ErlangA(servers, exact.arrival_rate, exact.service_rate, exact.abandon_rate)
