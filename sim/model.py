@@ -480,10 +480,17 @@ class SupportModel:
         """Minutes the oldest waiting ticket of a type has waited (0 if none)."""
         if not self.queue_length[ticket_type]:
             return 0.0
-        queue = self.queues[ticket_type]
-        while queue[0].state != WAITING:
-            queue.popleft()
-        return self.env.now - queue[0].arrival
+        # Abandoned tickets leave the deque lazily (in _start); reading skips them.
+        for ticket in self.queues[ticket_type]:
+            if ticket.state == WAITING:
+                return self.env.now - ticket.arrival
+        return 0.0
+
+    @property
+    def can_hold(self) -> bool:
+        """HOLD waits for the next event; with none pending it would end the day with
+        work undone and uncharged, so it is allowed only while an event is pending."""
+        return bool(self.env._queue)
 
     def longest_idle_minutes(self, group: int) -> float:
         idle = self.idle[group]

@@ -124,6 +124,7 @@ class AgentGroup(_Frozen):
     agents: int | None = Field(default=None, ge=0)
     shifts: tuple[Shift, ...] | None = None
     skills: dict[str, float]
+    cost_per_agent_hour: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _one_staffing_rule(self) -> AgentGroup:
@@ -233,7 +234,13 @@ class Scenario(_Frozen):
 
     def sha256(self) -> str:
         """Hash of the validated content: comments and layout do not change it."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        content = self.model_dump(mode="json")
+        # Fields added after the first version count only when set, so the hash of
+        # a scenario that does not use them is what it always was.
+        for group in content["agent_groups"].values():
+            if group["cost_per_agent_hour"] == 1.0:
+                del group["cost_per_agent_hour"]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def offered_load(self) -> float:
