@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import difflib
 
+from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
 from sim.decision import Policy
 from sim.scenario import Scenario
 
 SPECIAL = ("optimal", "model:PATH", "table:PATH")
-
-
-class PolicyError(ValueError):
-    """A policy that cannot be made; `str()` is the one line shown to users."""
 
 
 def policy_names() -> list[str]:
@@ -29,15 +26,15 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
         return HEURISTICS[spec]()
     kind, _, path = spec.partition(":")
     if kind == "model" and path:
-        from agents.learned import load_model_policy
+        from agents.rl.model_policy import load_model_policy
 
         return load_model_policy(path, scenario)
     if kind == "table" and path:
-        from agents.table import load_table_policy
+        from agents.tables.policy import load_table_policy
 
         return load_table_policy(path, scenario, force=force)
     if spec == "optimal":
-        from agents.optimal import optimal_policy
+        from agents.exact.policy import optimal_policy
 
         return optimal_policy(scenario)
     close = difflib.get_close_matches(spec, [*HEURISTICS, "optimal"], n=1)

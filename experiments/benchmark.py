@@ -21,8 +21,9 @@ import click
 import numpy as np
 import pandas as pd
 
+from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
-from agents.registry import PolicyError, make_policy, policy_label
+from agents.registry import make_policy, policy_label
 from experiments.errors import UserError
 from experiments.io import write_csv, write_json
 from experiments.runner import BACKENDS, Job, Outcome, Runner, load_record
@@ -91,7 +92,7 @@ def not_applicable(spec: str, scenario: Scenario) -> str | None:
     """Why a policy is left out on a scenario (only `optimal`, outside the solver's reach)."""
     if spec != "optimal":
         return None
-    from agents.optimal import check_solvable
+    from agents.exact.solver import check_solvable
 
     try:
         check_solvable(scenario)

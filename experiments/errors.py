@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.registry import PolicyError
+from agents.errors import PolicyError, TrainingConfigError
 from sim.scenario import ScenarioError
 
 
@@ -10,5 +10,5 @@ class UserError(ValueError):
     """Bad input other than a scenario or policy (a file, an option value)."""
 
 
-USER_ERRORS = (UserError, ScenarioError, PolicyError)
+USER_ERRORS = (UserError, ScenarioError, PolicyError, TrainingConfigError)
 EXIT_BAD_INPUT = 2

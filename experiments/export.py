@@ -9,8 +9,9 @@ import click
 import pandas as pd
 from tqdm import tqdm
 
-from agents.export import ExportSettings, export_table, people_columns, people_rows
 from agents.registry import make_policy
+from agents.tables.build import ExportSettings, export_table
+from agents.tables.people import people_columns, people_rows
 from experiments.errors import UserError
 from experiments.io import write_csv, write_text
 from sim.scenario import load_scenario

@@ -1,43 +1,14 @@
-"""Atomic writes: a result file is either complete or absent, never half-written."""
+"""Result tables written atomically (the writer itself: sim/atomic.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
+from sim.atomic import atomic_path, write_atomic, write_json, write_text
 
-@contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; it replaces `target` only on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(target: Path | str, write: Callable[[Path], object]) -> Path:
-    with atomic_path(target) as tmp:
-        write(tmp)
-    return Path(target)
+__all__ = ["atomic_path", "write_atomic", "write_csv", "write_json", "write_parquet", "write_text"]
 
 
 def write_csv(frame: pd.DataFrame, target: Path | str) -> Path:
@@ -46,12 +17,3 @@ def write_csv(frame: pd.DataFrame, target: Path | str) -> Path:
 
 def write_parquet(frame: pd.DataFrame, target: Path | str) -> Path:
     return write_atomic(target, lambda p: frame.to_parquet(p, index=False))
-
-
-def write_json(data: object, target: Path | str) -> Path:
-    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
-    return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
-
-
-def write_text(text: str, target: Path | str) -> Path:
-    return write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))

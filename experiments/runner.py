@@ -14,10 +14,7 @@ function), take the job's payload and return something JSON can store.
 from __future__ import annotations
 
 import json
-import math
-import multiprocessing
 import os
-import sys
 import time
 import traceback
 from collections import deque
@@ -30,6 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from agents.parallel import cap_threads, worker_pool
 from experiments.errors import UserError
 from experiments.io import write_text
 
@@ -162,15 +160,6 @@ class Runner:
 # -- in the worker ---------------------------------------------------------------
 
 
-def cap_threads() -> None:
-    """One thread per worker process: BLAS and torch would otherwise oversubscribe."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ.setdefault("MKL_NUM_THREADS", "1")
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
-
-
 def execute(fn: JobFunction, payload: Any) -> dict[str, Any]:
     """Run one job in a worker; errors come back as a reply, not as an exception."""
     cap_threads()
@@ -213,11 +202,6 @@ def _make_backend(name: str, workers: int | None, address: str | None) -> _Backe
     return _LocalBackend(workers or os.cpu_count() or 1)
 
 
-def _start_method() -> str:
-    # Never fork: the driver may hold threads (tqdm, Ray) and fork copies them badly.
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
 class _LocalBackend(_Backend):
     """A process pool; a pool broken by a dying worker is replaced."""
 
@@ -226,8 +210,7 @@ class _LocalBackend(_Backend):
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context(_start_method())
-        return ProcessPoolExecutor(self.slots, mp_context=context, initializer=cap_threads)
+        return worker_pool(self.slots)
 
     def submit(self, fn: JobFunction, payload: Any) -> Future:
         return self._pool.submit(execute, fn, payload)
@@ -316,8 +299,3 @@ class _RayBackend(_Backend):
     def close(self) -> None:
         if self.started:
             self.ray.shutdown()
-
-
-def per_job_seconds(outcome: Outcome) -> float:
-    """Wall time of the grid per job that ran (NaN if none ran)."""
-    return outcome.wall_seconds / len(outcome.ran) if outcome.ran else math.nan

@@ -7,8 +7,10 @@ import math
 
 import click
 
-from agents.optimal import MAX_STATES, check_solvable, heuristic_costs, remember
-from agents.optimal import solve as solve_exactly
+from agents.exact.heuristics import exact_heuristic_costs
+from agents.exact.policy import remember
+from agents.exact.solver import MAX_STATES, check_solvable
+from agents.exact.solver import solve as solve_exactly
 from experiments.terminal import warn_about
 from sim.scenario import load_scenario
 
@@ -39,7 +41,7 @@ def solve(scenario: str, as_json: bool, heuristics: bool, max_states: int) -> No
     if heuristics and solution.mdp is not None:
         if not as_json:
             click.echo("evaluating heuristics in the same MDP ...", err=True)
-        costs = heuristic_costs(spec, solution.mdp)
+        costs = exact_heuristic_costs(spec, solution.mdp)
         facts["heuristics"] = {name: {"cost_per_hour": c.cost_per_hour, "note": c.note}
                                for name, c in costs.items()}
     if as_json:

@@ -1,4 +1,4 @@
-"""Statistics over seeds: t intervals of means and of paired differences.
+"""Statistics over seeds for benchmark tables (the intervals themselves: sim/intervals.py).
 
 Runs of different policies on the same seed see the same arrivals, work and
 patience (common random numbers), so their difference is paired by seed and
@@ -8,62 +8,29 @@ its interval is much narrower than the two separate intervals suggest.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-CONFIDENCE = 0.95
+from sim.intervals import (
+    CONFIDENCE,
+    NON_NEGATIVE,
+    SHARE,
+    Interval,
+    paired_interval,
+    t_interval,
+)
+
 METRICS = ("cost_per_hour", "mean_wait_min", "service_level", "abandon_rate")
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A mean over n values and its two-sided t confidence interval."""
-
-    mean: float
-    low: float
-    high: float
-    n: int
-
-
-def t_interval(values: np.ndarray | pd.Series | list[float],
-               confidence: float = CONFIDENCE) -> Interval:
-    """Student t interval for the mean; NaN values are left out.
-
-    One value has no interval (NaN bounds); identical values have a zero-width one.
-    """
-    data = np.asarray(values, dtype=float)
-    data = data[np.isfinite(data)]
-    n = len(data)
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0)
-    mean = float(data.mean())
-    if n == 1:
-        return Interval(mean, math.nan, math.nan, 1)
-    sem = float(data.std(ddof=1)) / math.sqrt(n)
-    if sem == 0:
-        return Interval(mean, mean, mean, n)
-    low, high = stats.t.interval(confidence, df=n - 1, loc=mean, scale=sem)
-    return Interval(mean, float(low), float(high), n)
+# What each metric's mean can be: its interval never leaves that range (sim/intervals.py).
+METRIC_BOUNDS = {"cost_per_hour": NON_NEGATIVE, "mean_wait_min": NON_NEGATIVE,
+                 "service_level": SHARE, "abandon_rate": SHARE}
 
 
 def paired_difference(values: pd.Series, baseline: pd.Series,
                       confidence: float = CONFIDENCE) -> tuple[Interval, float]:
-    """Mean of `values - baseline` over the seeds both have, its interval and p-value.
-
-    Both series are indexed by seed. The p-value is the paired t test's
-    (scipy.stats.ttest_rel); NaN when it is undefined (fewer than two seeds,
-    or every difference equal).
-    """
+    """Mean of `values - baseline` over the seeds both have (series indexed by seed)."""
     both = pd.concat({"a": values, "b": baseline}, axis=1, join="inner").dropna()
-    diff = both["a"] - both["b"]
-    interval = t_interval(diff.to_numpy(), confidence)
-    p_value = math.nan
-    if interval.n >= 2 and float(diff.std(ddof=1)) > 0:
-        p_value = float(stats.ttest_rel(both["a"], both["b"]).pvalue)
-    return interval, p_value
+    return paired_interval(both["a"].to_numpy(), both["b"].to_numpy(), confidence)
 
 
 def comparison_table(runs: pd.DataFrame, heuristics: set[str] | frozenset[str],
@@ -82,7 +49,7 @@ def comparison_table(runs: pd.DataFrame, heuristics: set[str] | frozenset[str],
             row: dict[str, object] = {"scenario": scenario, "policy": policy,
                                       "n_seeds": int(runs_of_policy["seed"].nunique())}
             for metric in METRICS:
-                interval = t_interval(runs_of_policy[metric], confidence)
+                interval = t_interval(runs_of_policy[metric], confidence, METRIC_BOUNDS[metric])
                 row[metric] = interval.mean
                 row[f"{metric}_ci_low"] = interval.low
                 row[f"{metric}_ci_high"] = interval.high

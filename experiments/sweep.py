@@ -145,7 +145,7 @@ def training_jobs(config: SweepConfig, scenarios: list[Scenario], out: Path) -> 
 
 
 def run_training(job: TrainingJob) -> dict[str, Any]:
-    """Train one policy through agents.training's Python API; returns the model's path."""
+    """Train one policy through agents.rl.training's Python API; returns the model's path."""
     training = _training_module()
     out = Path(job.out)
     hyperparams = dict(job.hyperparams)
@@ -183,11 +183,11 @@ def _training_module() -> Any:
     try:
         from agents import training
     except ImportError as error:
-        raise RuntimeError(f"training is not available: cannot import agents.training ({error}); "
+        raise RuntimeError(f"training is not available: cannot import agents.rl.training ({error}); "
                            "training entries fail until it exists") from None
     if not hasattr(training, "train_policy") and not (
             hasattr(training, "resolve_config") and hasattr(training, "train")):
-        raise RuntimeError("training is not available: agents.training has neither "
+        raise RuntimeError("training is not available: agents.rl.training has neither "
                            "train_policy() nor resolve_config() and train()")
     return training
 

@@ -15,15 +15,16 @@ from collections.abc import Sequence
 
 import click
 
-from agents.table import StateView, TablePolicy, load_table_policy
+from agents.tables.policy import TablePolicy, load_table_policy
 from sim.decision import DecisionView
 from sim.model import SupportModel
 from sim.scenario import Scenario, load_scenario
+from sim.views import StateView
 
 
 def snapshot(view: DecisionView, scenario: Scenario) -> StateView:
     types, groups = scenario.type_names, scenario.group_names
-    return StateView(scenario, {
+    return StateView.from_mapping(scenario, {
         "now_min": view.now,
         "queue_len": {t: view.queue_length[i] for i, t in enumerate(types)},
         "head_wait_min": {t: view.head_wait(i) for i, t in enumerate(types)},
@@ -75,7 +76,7 @@ def lookups_per_second(policy: TablePolicy, states: list[tuple[StateView, list[i
 @click.option("--repeat", default=5, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def main(table: str, scenario_name: str, states: int, repeat: int, as_json: bool) -> None:
-    """Measure lookups per second of TABLE through agents.table."""
+    """Measure lookups per second of TABLE through agents.tables.policy."""
     scenario = load_scenario(scenario_name)
     policy = load_table_policy(table, scenario)
     visited = visited_states(policy, scenario, states)

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
-from agents.registry import PolicyError, make_policy
+from agents.registry import make_policy
 from experiments.errors import UserError
 from experiments.io import atomic_path, write_csv
 from experiments.runs import simulate_run
@@ -52,8 +53,8 @@ def train(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path 
     run_seed = _whole_number("--seed", seed, minimum=0)
     spec = load_scenario(scenario)
     try:
-        from agents.training import TrainingConfigError, resolve_config
-        from agents.training import train as run_training
+        from agents.rl.training import TrainingConfigError, resolve_config
+        from agents.rl.training import train as run_training
     except ImportError as error:
         raise UserError(
             f"training needs the rl extra (pip install 'routelab[rl]'): {error}") from None

@@ -1,7 +1,7 @@
 """The Gymnasium environment: one step is one routing decision of the SupportModel.
 
-The observation builder is a plain function of a running model, so a trained
-policy sees exactly what the env showed it (agents/learned.py calls it too).
+The observation (sim/observation.py) is computed from the decision view, so
+a trained policy sees exactly what the env showed it.
 """
 
 from __future__ import annotations
@@ -15,77 +15,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from sim.decision import Policy
+from sim.decision import DecisionView, Policy
 from sim.model import SupportModel
+from sim.observation import ObservationBuilder
 from sim.scenario import MINUTES_PER_HOUR, Scenario, load_scenario
-from sim.schedule import staffing_plan
+from sim.seeds import training_day
 
-MINUTES_PER_DAY = 24 * MINUTES_PER_HOUR
-QUEUE_CAP = 1000.0  # tickets: log1p(QUEUE_CAP) maps to 1.0
-WAIT_CAP_MINUTES = 1440.0  # a day of waiting maps to 1.0
-HEADS_HEADROOM = 2.0  # idle/busy counts may exceed the planned peak at shift changes
-# Training days draw model seeds at or above this; 0 .. TRAIN_SEED_FLOOR - 1 are
 # left for evaluation (`routelab simulate` and benchmarks use seeds 0..N-1).
-TRAIN_SEED_FLOOR = 2**20
-
-
-class ObservationBuilder:
-    """Turns the state of a SupportModel into the env's normalised float32 vector.
-
-    Shared by the env and by `agents.learned`, so a policy is always fed the
-    observation it was trained on. `names` lists the features in order.
-    """
-
-    def __init__(self, scenario: Scenario) -> None:
-        types, groups = scenario.type_names, scenario.group_names
-        self.n_types, self.n_groups = len(types), len(groups)
-        self.horizon = scenario.horizon_minutes
-        self.base_rate = [scenario.ticket_types[t].arrivals_per_hour / MINUTES_PER_HOUR
-                          for t in types]
-        self.heads_scale = [1.0 / max(1, max(c for _, c in staffing_plan(scenario, g)))
-                            for g in groups]
-        self.skill_pairs = [(g, t) for g, group in enumerate(groups) for t, name in enumerate(types)
-                            if name in scenario.agent_groups[group].skills]
-        self._queue_scale = 1.0 / math.log1p(QUEUE_CAP)
-        self._wait_scale = 1.0 / math.log1p(WAIT_CAP_MINUTES)
-        names = [f"queue.{t}" for t in types] + [f"wait.{t}" for t in types]
-        names += [f"rate.{t}" for t in types]
-        names += [f"idle.{g}" for g in groups] + [f"staffed.{g}" for g in groups]
-        names += [f"busy.{groups[g]}.{types[t]}" for g, t in self.skill_pairs]
-        names += ["time.sin", "time.cos", "time_left"]
-        self.names = names
-        low = np.zeros(len(names), np.float32)
-        high = np.ones(len(names), np.float32)
-        counts = slice(3 * self.n_types, len(names) - 3)
-        high[counts] = HEADS_HEADROOM
-        low[-3:-1] = -1.0
-        self.low, self.high = low, high
-
-    def space(self) -> spaces.Box:
-        return spaces.Box(self.low, self.high, dtype=np.float32)
-
-    def __call__(self, model: SupportModel) -> np.ndarray:
-        log1p, n_types = math.log1p, self.n_types
-        queue_scale, wait_scale = self._queue_scale, self._wait_scale
-        values = [log1p(q) * queue_scale for q in model.queue_length]
-        if model.done:  # the last observation: nothing waits any more
-            values += [0.0] * n_types
-        else:
-            values += [log1p(model.head_wait(t)) * wait_scale for t in range(n_types)]
-        for t in range(n_types):
-            base = self.base_rate[t]
-            multiplier = model.arrival_rate(t) / base if base > 0 else 0.0
-            values.append(multiplier / (1.0 + multiplier))
-        scale = self.heads_scale
-        values += [len(model.idle[g]) * scale[g] for g in range(self.n_groups)]
-        values += [model.on_shift[g] * scale[g] for g in range(self.n_groups)]
-        busy = model.busy
-        values += [busy[g][t] * scale[g] for g, t in self.skill_pairs]
-        now = model.now
-        angle = 2.0 * math.pi * (now % MINUTES_PER_DAY) / MINUTES_PER_DAY
-        values += [math.sin(angle), math.cos(angle), max(0.0, self.horizon - now) / self.horizon]
-        obs = np.array(values, dtype=np.float32)
-        return np.clip(obs, self.low, self.high, out=obs)
 
 
 def action_names(scenario: Scenario) -> list[str]:
@@ -111,27 +47,27 @@ def can_hold(model: SupportModel) -> bool:
 
 def decision_mask(model: SupportModel, pairs: Sequence[int] | None, *,
                   work_conserving: bool = False) -> np.ndarray:
-    """The action mask of a decision of a running model (shared with agents.learned)."""
+    """The action mask of a decision of a running model (shared with agents.rl.model_policy)."""
     allowed = pairs is None or (not work_conserving and can_hold(model))
     return action_mask(model.hold + 1, pairs, can_hold=allowed)
 
 
-def oldest_first(model: SupportModel, pairs: Sequence[int]) -> int:
+def oldest_first(view: DecisionView, pairs: Sequence[int]) -> int:
     """The built-in fallback: the oldest waiting ticket to the group idle longest."""
-    pair_type, pair_group = model.pair_type, model.pair_group
-    return max(pairs, key=lambda p: (model.head_wait(pair_type[p]),
-                                     model.longest_idle_minutes(pair_group[p]), -p))
+    pair_type, pair_group = view.pair_type, view.pair_group
+    return max(pairs, key=lambda p: (view.head_wait(pair_type[p]),
+                                     view.longest_idle_minutes(pair_group[p]), -p))
 
 
-def feasible_or_fallback(model: SupportModel, action: int, mask: np.ndarray,
+def feasible_or_fallback(view: DecisionView, action: int, mask: np.ndarray,
                          pairs: Sequence[int], fallback: Policy | None) -> int:
     """The action itself if allowed, else the fallback's choice (the env's rule, shared
-    with agents.learned so a model without masks routes as it did in training)."""
+    with agents.rl.model_policy so a model without masks routes as it did in training)."""
     if 0 <= action < len(mask) and mask[action]:
         return action
     if fallback is None:
-        return oldest_first(model, pairs)
-    return int(fallback.decide(model, pairs))
+        return oldest_first(view, pairs)
+    return int(fallback.decide(view, pairs))
 
 
 def cost_unit(scenario: Scenario) -> float:
@@ -240,7 +176,6 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
         self.observe = ObservationBuilder(self.scenario)
         self.observation_space = self.observe.space()
         self.feature_names = self.observe.names
-        self.action_labels = action_names(self.scenario)
         self.fallback = fallback
         self.work_conserving = work_conserving
         self.cost_unit = cost_unit(self.scenario)
@@ -256,7 +191,7 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         model_seed = (options or {}).get("model_seed")
         if model_seed is None:
-            model_seed = int(self.np_random.integers(TRAIN_SEED_FLOOR, 2**31 - 1))
+            model_seed = training_day(self.np_random)
         self.model = SupportModel(self.scenario, int(model_seed), track_cost=True)
         if self.fallback is not None:
             self.fallback.reset(self.model, self.model.policy_rng)
@@ -307,9 +242,8 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
         return {"action_mask": self._mask.copy(), "now_minutes": self.model.now, **extra}
 
     def _day_totals(self) -> dict[str, float]:
-        from sim.metrics import summary_rows, ticket_table
+        from sim.metrics import cost_per_hour
 
         model = self.model
-        all_row = summary_rows(model, ticket_table(model), "env").iloc[-1]
-        return {"cost_per_hour": float(all_row["cost_per_hour"]),
+        return {"cost_per_hour": cost_per_hour(model),
                 "episode_cost": model.accrued_cost() - self._start_cost}

@@ -57,6 +57,27 @@ def ticket_table(model: SupportModel) -> pd.DataFrame:
     })
 
 
+def cost_per_hour(model: SupportModel) -> float:
+    """The ALL row's cost_per_hour of a finished run, from the model's tickets without pandas.
+
+    The same arithmetic, on the same arrays in the same order, as `summary_rows`,
+    so the two agree to the last bit; this one is for inner loops (tuning,
+    teachers, fidelity, the env's day totals).
+    """
+    tickets = [k for k in model.tickets if k.counted]
+    n = len(tickets)
+    codes = np.fromiter((k.type for k in tickets), np.int32, n)
+    state = np.fromiter((k.state for k in tickets), np.int8, n)
+    arrival = np.fromiter((k.arrival for k in tickets), float, n)
+    start = np.fromiter((k.start for k in tickets), float, n)
+    end = np.fromiter((k.end for k in tickets), float, n)
+    wait = np.where(state == SERVED, start - arrival, end - arrival)
+    wait_cost = np.asarray(model.wait_cost)[codes]
+    abandon_cost = np.asarray(model.abandon_cost)[codes]
+    cost = float(np.sum(wait_cost * wait) + np.sum(abandon_cost[state == ABANDONED]))
+    return cost / model.scenario.counted_hours
+
+
 def summary_rows(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.DataFrame:
     """The summary.csv rows of one run: one per ticket type, then ALL."""
     scenario = model.scenario

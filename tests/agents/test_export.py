@@ -10,20 +10,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.export import (
-    TRAIN_SEED0,
+from agents.heuristics import HEURISTICS
+from agents.registry import make_policy
+from agents.tables.build import (
     ExportSettings,
     build_export,
     export_table,
-    people_rows,
     record,
 )
-from agents.heuristics import HEURISTICS
-from agents.registry import make_policy
-from agents.table import bind_table, parse_table, read_table
+from agents.tables.people import people_rows
+from agents.tables.policy import bind_table
+from agents.tables.read import parse_table, read_table
 from experiments.cli import main
 from experiments.runs import simulate_run
 from sim.scenario import load_scenario, parse_scenario
+from sim.seeds import RECORDING_BASE
 
 # An N model: generalists serve both types, so most decisions are real choices.
 # Speeds and costs make every c-mu score distinct (no ties for the table to miss).
@@ -93,7 +94,7 @@ def test_replaying_the_recorded_states_gives_the_majority_action(scenario, fifo_
 
     from sim.model import SupportModel
 
-    for seed in range(TRAIN_SEED0, TRAIN_SEED0 + FAST.days):
+    for seed in range(RECORDING_BASE, RECORDING_BASE + FAST.days):
         SupportModel(scenario, seed).run(Replay())
     tallies = {}
     for key, action, _, _ in seen:
@@ -145,7 +146,7 @@ def test_a_non_heuristic_source_gets_the_most_agreeing_default(scenario, tmp_pat
 def test_the_hour_of_day_is_a_feature_only_when_asked_for(scenario, fifo_export):
     assert "hour_of_day" not in [f["name"] for f in fifo_export.document["features"]]
     settings = ExportSettings(days=1, hour_edges=(3, 18), prune=False)
-    recording = record(scenario, "cmu", [TRAIN_SEED0], settings)
+    recording = record(scenario, "cmu", [RECORDING_BASE], settings)
     built = build_export(scenario, "cmu", recording, settings)
     assert built.document["features"][-1] == {"name": "hour_of_day", "edges": [0, 3, 18]}
     hours = np.asarray(recording.values)[:, -1]
@@ -154,7 +155,7 @@ def test_the_hour_of_day_is_a_feature_only_when_asked_for(scenario, fifo_export)
 
 
 def test_the_size_budget_drops_the_rarest_keys(scenario):
-    recording = record(scenario, "fifo", range(TRAIN_SEED0, TRAIN_SEED0 + 3), FAST)
+    recording = record(scenario, "fifo", range(RECORDING_BASE, RECORDING_BASE + 3), FAST)
     full = build_export(scenario, "fifo", recording, FAST)
     budget = len(full.text) - 40 * 10 + 2_000  # room for all but about ten rows
     cut = build_export(scenario, "fifo", recording, ExportSettings(max_bytes=budget, prune=False))
@@ -167,7 +168,7 @@ def test_the_size_budget_drops_the_rarest_keys(scenario):
 
 
 def test_prune_keeps_only_rows_that_beat_the_fallback(scenario):
-    recording = record(scenario, "fifo", range(TRAIN_SEED0, TRAIN_SEED0 + 2), FAST)
+    recording = record(scenario, "fifo", range(RECORDING_BASE, RECORDING_BASE + 2), FAST)
     pruned = build_export(scenario, "fifo", recording, ExportSettings(prune=True))
     assert pruned.document["rows"] == []  # nothing beats fifo at routing like fifo
 

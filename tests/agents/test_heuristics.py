@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
+from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
-from agents.registry import PolicyError, make_policy
+from agents.registry import make_policy
 from sim.model import SupportModel
 from tests.conftest import make_scenario
 

@@ -9,11 +9,11 @@ import pytest
 import torch as th
 import yaml
 
-from agents.learned import load_model_policy
-from agents.registry import PolicyError
-from agents.sb3_discount import TimedMaskableRolloutBuffer, step_discount
-from agents.sb3_env import DayEndIsTerminal, VecMaskCache, env_factory
-from agents.training import TrainingConfigError, resolve_config
+from agents.errors import PolicyError, TrainingConfigError
+from agents.rl.discount import TimedMaskableRolloutBuffer, step_discount
+from agents.rl.envs import DayEndIsTerminal, VecMaskCache, env_factory
+from agents.rl.model_policy import load_model_policy
+from agents.rl.training import resolve_config
 from experiments.cli import main
 from sim.env import SupportQueueEnv
 from sim.model import SupportModel
@@ -53,8 +53,8 @@ def learned_from_scratch(fast_slow, tmp_path_factory):
     6,144 decisions (about 25 days of this scenario): well under a minute."""
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from agents.sb3_discount import RecordElapsed
-    from agents.training import build_model
+    from agents.rl.discount import RecordElapsed
+    from agents.rl.training import build_model
 
     scenario = load_scenario(fast_slow)
     config = resolve_config(scenario, timesteps=6144, seed=0, overrides={
@@ -273,9 +273,10 @@ def test_the_tuned_teacher_finds_trunk_reservation():
     """keep_free's optimum keeps one agent free of routine work (exact: 132 per hour
     against 277 for every non-idling heuristic); the teacher's search must find it
     on three 40-hour training days, and lower the cost by more than a third."""
-    from agents.sb3_teacher import WeightedIndex, cmu_weights, tune_index
-    from agents.training import training_days
+    from agents.index.rule import IndexRule
+    from agents.index.tune import cmu_weights, tune_index
     from sim.metrics import summary_rows, ticket_table
+    from sim.seeds import training_days
 
     base = load_scenario("keep_free")
     scenario = base.model_copy(update={"horizon_hours": 40.0})
@@ -288,5 +289,5 @@ def test_the_tuned_teacher_finds_trunk_reservation():
         model = SupportModel(scenario, 7).run(policy)
         return summary_rows(model, ticket_table(model), "x").iloc[-1]["cost_per_hour"]
 
-    assert cost(WeightedIndex(tuned.weights, tuned.reserve, tuned.keep_free)) < (
-        2 / 3 * cost(WeightedIndex(cmu_weights(scenario))))
+    assert cost(IndexRule(tuned.weights, tuned.reserve, tuned.keep_free)) < (
+        2 / 3 * cost(IndexRule(cmu_weights(scenario))))

@@ -24,9 +24,12 @@ import pytest
 import yaml
 from scipy import stats
 
-from agents.mdp import RoutingMDP, rates_of
-from agents.optimal import TAIL_MASS, heuristic_costs, optimal_policy, solve
-from agents.registry import PolicyError, make_policy
+from agents.errors import PolicyError
+from agents.exact.heuristics import exact_heuristic_costs
+from agents.exact.mdp import RoutingMDP, rates_of
+from agents.exact.policy import optimal_policy
+from agents.exact.solver import TAIL_MASS, solve
+from agents.registry import make_policy
 from experiments.cli import main
 from sim.scenario import SCENARIO_DIR, load_scenario, parse_scenario
 
@@ -105,7 +108,7 @@ def test_single_queue_optimum_is_the_erlang_cost(per_hour, patience, comes_back)
     assert solution.cost_per_hour == pytest.approx(60 * per_minute, rel=REL)
     assert solution.holding_share == 0.0  # never idles while a ticket waits
     for name in ("cmu", "priority", "lqf"):
-        assert heuristic_costs(spec, solution.mdp, [name])[name].cost_per_hour == pytest.approx(
+        assert exact_heuristic_costs(spec, solution.mdp, [name])[name].cost_per_hour == pytest.approx(
             solution.cost_per_hour, rel=REL)
 
 
@@ -345,7 +348,7 @@ def test_simulated_optimal_policy_costs_what_the_solver_says(tmp_path):
     half_width = stats.t.ppf(0.995, seeds - 1) * per_seed.std(ddof=1) / math.sqrt(seeds)
     assert abs(per_seed.mean() - solution.cost_per_hour) <= half_width
     # The interval is narrow enough to tell the optimum from the best heuristic.
-    best_heuristic = min(c.cost_per_hour for c in heuristic_costs(spec, solution.mdp).values()
+    best_heuristic = min(c.cost_per_hour for c in exact_heuristic_costs(spec, solution.mdp).values()
                          if c.cost_per_hour is not None)
     assert half_width < 0.1 * solution.cost_per_hour
     assert best_heuristic > per_seed.mean() + 3 * half_width

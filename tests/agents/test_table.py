@@ -11,19 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
-from agents.registry import PolicyError, make_policy
-from agents.table import (
-    StateView,
-    bin_index,
-    load_table_policy,
-    pair_name,
-    parse_table,
-    read_table,
-)
+from agents.registry import make_policy
+from agents.tables.keys import bin_index, pair_name
+from agents.tables.policy import load_table_policy
+from agents.tables.read import parse_table, read_table
 from experiments.cli import main
 from sim.model import SupportModel
 from sim.scenario import load_scenario, parse_scenario
+from sim.views import StateView
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "docs" / "lookup-table-vectors.json").read_text())
@@ -49,7 +46,7 @@ def _cases() -> list[tuple[str, dict, dict]]:
 @pytest.mark.parametrize(("label", "table", "case"), _cases(), ids=lambda v: str(v)[:60])
 def test_reader_matches_the_test_vectors(label, table, case):
     policy = make_table(table, VECTOR_SCENARIO)
-    view = StateView(VECTOR_SCENARIO, case["state"])
+    view = StateView.from_mapping(VECTOR_SCENARIO, case["state"])
     pairs = view.feasible_pairs()
     assert [pair_name(VECTOR_SCENARIO, p) for p in pairs] == case["feasible"]
     assert list(policy.key(view)) == case["key"]
@@ -66,7 +63,7 @@ def test_vectors_cover_each_rule():
 
 
 def make_table(document: dict, scenario, **kwargs):
-    from agents.table import bind_table
+    from agents.tables.policy import bind_table
 
     return bind_table(parse_table(document, "<test>"), scenario, **kwargs)
 
@@ -121,10 +118,10 @@ def test_stored_rows_are_used_and_infeasible_ones_fall_back(tiny):
     rows = [{"key": [1, 1, 1, 1], "action": 1}, {"key": [1, 0, 1, 1], "action": 1},
             {"key": [0, 1, 0, 1], "action": 1}]
     policy = make_table(empty_table(scenario, "cmu", rows), scenario)
-    view = StateView(scenario, {"queue_len": {"billing": 2, "tech": 0},
+    view = StateView.from_mapping(scenario, {"queue_len": {"billing": 2, "tech": 0},
                                 "idle_agents": {"billing_team": 1, "generalists": 1}})
     assert policy.decide(view, view.feasible_pairs()) == 1  # cmu would pick billing->billing_team
-    view = StateView(scenario, {"queue_len": {"tech": 1}, "idle_agents": {"generalists": 1}})
+    view = StateView.from_mapping(scenario, {"queue_len": {"tech": 1}, "idle_agents": {"generalists": 1}})
     assert policy.decide(view, view.feasible_pairs()) == 3  # stored billing pair infeasible
     assert (policy.counts.lookups, policy.counts.found, policy.counts.used) == (2, 2, 1)
 
@@ -134,7 +131,7 @@ def test_a_table_that_stores_hold_is_not_non_idling(tiny):
     policy = make_table(empty_table(scenario, "fifo", [{"key": [1, 0, 1, 0], "action": 4}]),
                         scenario)
     assert not policy.non_idling
-    view = StateView(scenario, {"queue_len": {"billing": 1}, "idle_agents": {"billing_team": 1}})
+    view = StateView.from_mapping(scenario, {"queue_len": {"billing": 1}, "idle_agents": {"billing_team": 1}})
     assert policy.decide(view, view.feasible_pairs()) == 4
 
 

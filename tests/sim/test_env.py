@@ -15,7 +15,6 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import sim
 from sim.env import (
-    TRAIN_SEED_FLOOR,
     ObservationBuilder,
     SupportQueueEnv,
     cost_unit,
@@ -24,6 +23,7 @@ from sim.env import (
 from sim.metrics import summary_rows, ticket_table
 from sim.model import ABANDONED, SERVED, SupportModel
 from sim.scenario import list_scenarios, load_scenario, parse_scenario
+from sim.seeds import TRAIN_SEED_FLOOR
 
 SCENARIO_FILES = list_scenarios()
 ROLLOUT_STEPS = 400

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from agents.registry import PolicyError
+from agents.errors import PolicyError
 from sim.scenario import Scenario
 
 

@@ -9,32 +9,22 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from agents.heuristics import HEURISTICS, Heuristic
 from agents.registry import make_policy
-from agents.table import (
-    FORMAT,
-    VERSION,
-    LookupTable,
-    TablePolicy,
-    bind_table,
-    feature_getter,
-    pair_name,
-    parse_table,
-)
+from agents.tables.fidelity import Progress, measure_fidelity
+from agents.tables.keys import feature_getter, pair_name
+from agents.tables.read import FORMAT, VERSION, parse_table
 from sim.decision import DecisionView, Policy
-from sim.metrics import ALL, summary_rows, ticket_table
 from sim.model import SupportModel
 from sim.scenario import Scenario
+from sim.seeds import RECORDING_BASE, recording_days
 
-Progress = Callable[[Iterable[int], str], Iterable[int]]
-TRAIN_SEED0 = 10_000  # training days; held-out evaluation uses seeds 0..M-1 like simulate
 IDLE_EDGES = (0, 1, 2)  # 0, 1, 2+ idle agents
 # A fallback must be reproducible outside Python, so it is never the random rule.
 JUDGES = tuple(name for name in HEURISTICS if name != "random")
@@ -45,7 +35,7 @@ class ExportSettings:
     """How a table is built and judged."""
 
     days: int = 20
-    """Simulated days (seeds TRAIN_SEED0..) whose decisions fill the table."""
+    """Simulated days (`sim.seeds.recording_days`) whose decisions fill the table."""
     seeds_eval: int = 10
     """Held-out seeds 0..M-1 for agreement, coverage and the paired cost comparison."""
     queue_bins: int = 3
@@ -96,26 +86,6 @@ class Recorder:
         action = self.source.decide(view, pairs)
         record.actions.append(action)
         record.judged.append([judge.decide(view, pairs) for judge in self.judges])
-        return action
-
-
-class Judge:
-    """Runs the table and asks the source at every decision the table is asked."""
-
-    def __init__(self, table: TablePolicy, source: Policy, seed: int) -> None:
-        self.table, self.source, self.seed = table, source, seed
-        self.name = table.name
-        self.non_idling = table.non_idling and source.non_idling
-        self.asked = self.agreed = 0
-
-    def reset(self, view: DecisionView, rng: np.random.Generator) -> None:
-        self.table.reset(view, rng)
-        self.source.reset(view, np.random.default_rng([self.seed, 1]))
-
-    def decide(self, view: DecisionView, pairs: Sequence[int]) -> int:
-        action = self.table.decide(view, pairs)
-        self.asked += 1
-        self.agreed += action == self.source.decide(view, pairs)
         return action
 
 
@@ -287,7 +257,7 @@ def build_export(scenario: Scenario, source_spec: str, recording: Recording,
     document["fidelity"] = {
         "method": "majority action of the source per key"
                   + ("; only rows that beat the fallback" if settings.prune else ""),
-        "train_seeds": [TRAIN_SEED0, TRAIN_SEED0 + settings.days - 1],
+        "train_seeds": [RECORDING_BASE, RECORDING_BASE + settings.days - 1],
         "train_decisions": recording.decisions_total,
         "train_decisions_with_choice": len(recording.actions),
         "train_keys": len(tallies),
@@ -316,68 +286,10 @@ def dumps_table(document: dict[str, Any]) -> str:
     return "{\n" + body + "\n}\n"
 
 
-# -- fidelity -----------------------------------------------------------------------------
-
-
-def run_cost_per_hour(model: SupportModel) -> float:
-    summary = summary_rows(model, ticket_table(model), "-")
-    return float(summary.loc[summary["ticket_type"] == ALL, "cost_per_hour"].iloc[0])
-
-
-def measure_fidelity(table: LookupTable, scenario: Scenario, source_spec: str,
-                     seeds: Sequence[int], progress: Progress | None = None) -> dict[str, Any]:
-    """Agreement and coverage on held-out seeds; the cost paired by seed with the source's."""
-    source = make_policy(source_spec, scenario)
-    source_cost, table_cost = [], []
-    asked = agreed = found = used = total = 0
-    for seed in progress(seeds, "evaluate") if progress else seeds:
-        source_cost.append(run_cost_per_hour(SupportModel(scenario, seed).run(source)))
-        policy = bind_table(table, scenario)
-        judge = Judge(policy, source, seed)
-        model = SupportModel(scenario, seed).run(judge)
-        table_cost.append(run_cost_per_hour(model))
-        asked, agreed, total = asked + judge.asked, agreed + judge.agreed, total + model.decisions
-        found, used = found + policy.counts.found, used + policy.counts.used
-    diff = np.asarray(table_cost) - np.asarray(source_cost)
-    low, high = paired_interval(diff)
-    base = float(np.mean(source_cost))
-    return {
-        "eval_seeds": [int(seeds[0]), int(seeds[-1])],
-        "decisions": total,
-        "decisions_with_choice": asked,
-        "agreement": _share(agreed, asked),
-        "coverage": _share(found, asked),
-        "stored_action_used": _share(used, asked),
-        "cost_per_hour_source": round(base, 4),
-        "cost_per_hour_table": round(float(np.mean(table_cost)), 4),
-        "cost_diff_per_hour": round(float(diff.mean()), 4),
-        "cost_diff_ci95": [_round(low), _round(high)],
-        "cost_diff_pct": _round(100 * diff.mean() / base if base else math.nan),
-        "cost_diff_pct_ci95": [_round(100 * low / base if base else math.nan),
-                               _round(100 * high / base if base else math.nan)],
-    }
-
-
-def paired_interval(diff: np.ndarray) -> tuple[float, float]:
-    """95% t interval of the mean of paired differences (NaN with fewer than two)."""
-    if len(diff) < 2:
-        return math.nan, math.nan
-    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff))
-    return float(diff.mean() - half), float(diff.mean() + half)
-
-
-def _share(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _round(value: float) -> float | None:
-    return None if math.isnan(value) else round(float(value), 4)
-
-
 def export_table(scenario: Scenario, source_spec: str, settings: ExportSettings,
                  progress: Progress | None = None) -> Export:
     """Record, build, judge: the table document with its fidelity, ready to write."""
-    train = range(TRAIN_SEED0, TRAIN_SEED0 + settings.days)
+    train = recording_days(settings.days)
     recording = record(scenario, source_spec, train, settings, progress)
     built = build_export(scenario, source_spec, recording, settings)
     document = built.document
@@ -398,75 +310,3 @@ def _with_own_size(document: dict[str, Any]) -> str:
             break
         size = len(text.encode())
     return text
-
-
-# -- the people's view ------------------------------------------------------------------------
-
-
-FEATURE_WORDS = {"queue_len": "queue", "head_wait_min": "wait", "idle_agents": "idle",
-                 "hour_of_day": "hour"}
-
-
-def describe_bin(name: str, edges: Sequence[float], index: int) -> str:
-    """A bin in words: `3-5`, `6+`, `1.5-4 min`, `07:00-15:00`."""
-    kind = name.partition(".")[0]
-    low = edges[index]
-    high = edges[index + 1] if index + 1 < len(edges) else None
-    if kind == "hour_of_day":
-        return f"{_clock(low)}-{_clock(high if high is not None else 24)}"
-    if kind in ("queue_len", "idle_agents"):
-        if high is None:
-            return f"{low:g}+"
-        return f"{low:g}" if high - low == 1 else f"{low:g}-{high - 1:g}"
-    return f"{low:g}+ min" if high is None else f"{low:g}-{high:g} min"
-
-
-def _clock(hour: float) -> str:
-    return f"{int(hour):02d}:{round(60 * (hour - int(hour))):02d}"
-
-
-def describe_feature(name: str) -> str:
-    kind, _, subject = name.partition(".")
-    return f"{FEATURE_WORDS[kind]} {subject}".strip()
-
-
-def people_columns(document: dict[str, Any]) -> list[str]:
-    return ["state", "action", "decisions", "share_choosing_action",
-            *(describe_feature(f["name"]) for f in document["features"]), "key"]
-
-
-def people_rows(export: Export) -> list[dict[str, Any]]:
-    """One row per stored key, features in words, for the CSV beside the table.
-
-    `state` leaves out what is at zero (empty queues and their waits, groups
-    with nobody idle) to stay readable; the per-feature columns have it all.
-    """
-    document = export.document
-    features, actions = document["features"], document["actions"]
-    bins = {f["name"]: i for i, f in enumerate(features)}
-    rows = []
-    for row in document["rows"]:
-        key = tuple(row["key"])
-        words = {describe_feature(f["name"]): describe_bin(f["name"], f["edges"], k)
-                 for f, k in zip(features, key, strict=True)}
-        shown = [f"{describe_feature(f['name'])} {describe_bin(f['name'], f['edges'], k)}"
-                 for f, k in zip(features, key, strict=True) if not _at_zero(f["name"], key, bins)]
-        tally = export.tallies.get(key)
-        rows.append({"state": ", ".join(shown) or "all queues empty, nobody idle",
-                     "action": actions[row["action"]],
-                     "decisions": tally.decisions if tally else None,
-                     "share_choosing_action":
-                         round(tally.agreeing / tally.decisions, 3) if tally else None,
-                     **words, "key": " ".join(map(str, key))})
-    return rows
-
-
-def _at_zero(name: str, key: tuple[int, ...], bins: dict[str, int]) -> bool:
-    """An empty queue, the wait of an empty queue, or a group with nobody idle."""
-    kind, _, subject = name.partition(".")
-    if kind in ("queue_len", "idle_agents"):
-        return key[bins[name]] == 0
-    if kind == "head_wait_min":
-        queue = bins.get(f"queue_len.{subject}")
-        return queue is not None and key[queue] == 0
-    return False

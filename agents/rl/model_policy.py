@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from agents.registry import PolicyError
+from agents.errors import PolicyError
 from sim.decision import DecisionView, Policy
-from sim.env import ObservationBuilder, decision_mask, feasible_or_fallback
+from sim.env import decision_mask, feasible_or_fallback
+from sim.observation import ObservationBuilder
 from sim.scenario import Scenario
 
 _MODULES = {  # the policy class's module in the zip -> algorithm
@@ -119,7 +120,7 @@ def _algo_in_zip(zip_path: Path) -> str:
 
 
 def _load(zip_path: Path, algo: str) -> Any:
-    from agents.training import ALGOS, algorithm_class
+    from agents.rl.training import ALGOS, algorithm_class
 
     if algo not in ALGOS:
         raise PolicyError(f"model:{zip_path}: unknown algorithm {algo!r}")

@@ -16,26 +16,23 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from agents.heuristics import HEURISTICS
-from agents.sb3_discount import step_discount
+from agents.index.rule import IndexRule
+from agents.parallel import Pool
+from agents.rl.discount import step_discount
 from sim.decision import Policy
 from sim.env import SupportQueueEnv
-from sim.metrics import summary_rows, ticket_table
+from sim.metrics import cost_per_hour
 from sim.model import SupportModel
 from sim.scenario import Scenario
 
 
-def heuristic_costs(scenario: Scenario, days: Sequence[int],
+def simulated_costs(scenario: Scenario, days: Sequence[int],
                     names: Sequence[str] | None = None) -> dict[str, float]:
-    """Mean cost_per_hour of each heuristic over the given model seeds, best first."""
+    """Mean cost_per_hour of each heuristic simulated on the given days, best first."""
     names = names or [n for n in HEURISTICS if n != "random"]
-    costs = {}
-    for name in names:
-        per_day = []
-        for day in days:
-            model = SupportModel(scenario, day).run(HEURISTICS[name]())
-            row = summary_rows(model, ticket_table(model), name).iloc[-1]
-            per_day.append(float(row["cost_per_hour"]))
-        costs[name] = float(np.mean(per_day))
+    costs = {name: float(np.mean([cost_per_hour(SupportModel(scenario, day).run(HEURISTICS[name]()))
+                                  for day in days]))
+             for name in names}
     return dict(sorted(costs.items(), key=lambda item: item[1]))
 
 
@@ -72,9 +69,7 @@ def make_teacher(heuristic: str, weights: Sequence[float] | None = None,
                  keep_free: Sequence[int] | None = None) -> Policy:
     """The policy to imitate: the heuristic, or the tuned index rule if `weights`."""
     if weights is not None:
-        from agents.sb3_teacher import WeightedIndex
-
-        return WeightedIndex(weights, reserve, keep_free)
+        return IndexRule(weights, reserve, keep_free)
     return HEURISTICS[heuristic]()
 
 
@@ -92,15 +87,8 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
     """
     jobs = [(scenario, heuristic, int(day), explore, work_conserving, seed + i, weights, reserve,
              keep_free) for i, day in enumerate(days)]
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-            parts = list(pool.map(_demonstrate_day, jobs))
-    else:
-        parts = [_demonstrate_day(job) for job in jobs]
+    with Pool(workers, len(jobs)) as pool:
+        parts = pool.map(_demonstrate_day, jobs)
     return Demonstrations(*(np.concatenate([getattr(p, f) for p in parts])
                             for f in ("obs", "masks", "actions", "rewards", "elapsed", "last")))
 

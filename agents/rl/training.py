@@ -42,8 +42,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim.env import TRAIN_SEED_FLOOR, ObservationBuilder, action_names
+from agents.errors import TrainingConfigError
+from sim.atomic import write_text
+from sim.env import action_names
+from sim.observation import ObservationBuilder
 from sim.scenario import Scenario
+from sim.seeds import held_out_days, training_days
 
 ALGOS = ("maskable_ppo", "ppo", "a2c", "dqn")
 MASKED = frozenset({"maskable_ppo"})
@@ -51,10 +55,6 @@ ACTOR_CRITIC = frozenset({"maskable_ppo", "ppo", "a2c"})
 ON_POLICY = ACTOR_CRITIC
 HYPERPARAMS = Path(__file__).resolve().parent / "hyperparams"
 RANKED_HEURISTICS = ("fifo", "priority", "cmu", "gcmu", "lqf", "sla", "cmu_theta", "maxweight")
-
-
-class TrainingConfigError(ValueError):
-    """A training configuration that cannot be used; `str()` is one line for users."""
 
 
 @dataclass(frozen=True)
@@ -240,24 +240,16 @@ class TrainResult:
     """CPU time inside the evaluation env (in this process)."""
 
 
-def training_days(seed: int, count: int) -> list[int]:
-    """Model seeds of demonstration days: in the training range, from the run's seed."""
-    rng = np.random.default_rng([seed, 7])
-    return [int(s) for s in rng.integers(TRAIN_SEED_FLOOR, 2**31 - 1, size=count)]
-
-
 def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: bool = False,
           verbose: int = 0, log=print) -> TrainResult:
     """Warm start, learn, and write model.zip, config.yaml and evaluations.npz into `out`."""
     import torch as th
 
-    from agents.sb3_env import EVAL_SEED_BASE
-
     started = time.perf_counter()
     th.set_num_threads(1)
     th.distributions.Distribution.set_default_validate_args(False)  # a third of a forward pass
     out.mkdir(parents=True, exist_ok=True)
-    eval_days = [EVAL_SEED_BASE + i for i in range(config.evaluation.days)]
+    eval_days = held_out_days(config.evaluation.days)
 
     # -- the heuristics, the teacher and its demonstrations ----------------------------
     costs = _rank_heuristics(scenario, eval_days, log)
@@ -300,16 +292,16 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
 
 
 def _rank_heuristics(scenario: Scenario, eval_days: list[int], log) -> dict[str, float]:
-    from agents.sb3_warmstart import heuristic_costs
+    from agents.rl.warmstart import simulated_costs
 
     log(f"ranking heuristics on {len(eval_days)} held-out days ...")
-    costs = heuristic_costs(scenario, eval_days, RANKED_HEURISTICS)
+    costs = simulated_costs(scenario, eval_days, RANKED_HEURISTICS)
     log("  " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
     return costs
 
 
 def _tune_teacher(scenario: Scenario, config: TrainConfig, log):
-    from agents.sb3_teacher import tune_index
+    from agents.index.tune import tune_index
 
     days = config.warm_start.tune_days
     log(f"tuning an index rule on {days} training days ...")
@@ -326,7 +318,7 @@ def _tune_teacher(scenario: Scenario, config: TrainConfig, log):
 def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
                     log):
     """The teacher's days (the best heuristic's if not teaching: for the reward scale)."""
-    from agents.sb3_warmstart import demonstrate
+    from agents.rl.warmstart import demonstrate
 
     ws = config.warm_start
 
@@ -349,7 +341,7 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
 
 
 def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int]):
-    from agents.sb3_env import env_factory, make_vec_env
+    from agents.rl.envs import env_factory, make_vec_env
 
     env_kwargs = dict(fallback=_fallback_name(config), reward_scale=config.reward_scale,
                       work_conserving=config.work_conserving)
@@ -360,7 +352,7 @@ def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int]):
 
 
 def _warm_start(model, demos, config: TrainConfig, source: str, log) -> dict[str, Any]:
-    from agents.sb3_warmstart import clone
+    from agents.rl.warmstart import clone
 
     ws = config.warm_start
     report = clone(model, demos, _demo_returns(demos, config), masked=config.algo in MASKED,
@@ -388,8 +380,8 @@ def _teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float
 def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int):
     from stable_baselines3.common.callbacks import CheckpointCallback
 
-    from agents.sb3_callbacks import DayCostEvalCallback
-    from agents.sb3_discount import RecordElapsed
+    from agents.rl.callbacks import DayCostEvalCallback
+    from agents.rl.discount import RecordElapsed
 
     per_env = max(1, config.n_envs)
     evaluation = DayCostEvalCallback(
@@ -404,10 +396,10 @@ def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int):
 
 
 def _index_cost(scenario: Scenario, tuned, days: list[int]) -> float:
-    from agents.sb3_teacher import _day_cost
+    from agents.index.rule import IndexRule
+    from agents.index.tune import rule_cost
 
-    return float(np.mean([_day_cost((scenario, tuned.weights, tuned.reserve, tuned.keep_free,
-                                     day)) for day in days]))
+    return rule_cost(scenario, IndexRule(tuned.weights, tuned.reserve, tuned.keep_free), days)
 
 
 def _nonzero(scenario: Scenario, values: list[int] | None) -> list[tuple[str, int]]:
@@ -427,7 +419,7 @@ def _cpu_seconds() -> float:
 
 def build_model(config: TrainConfig, venv, tensorboard_log: Path | None):
     """The SB3 algorithm object for a configuration (untrained)."""
-    from agents.sb3_discount import TimedMaskableRolloutBuffer, TimedRolloutBuffer
+    from agents.rl.discount import TimedMaskableRolloutBuffer, TimedRolloutBuffer
 
     kwargs = dict(config.algo_kwargs)
     if config.algo in ON_POLICY:
@@ -462,7 +454,7 @@ def _fallback_name(config: TrainConfig) -> str | None:
 
 def _resolve_auto(config: TrainConfig, best: str, demos) -> TrainConfig:
     """Fill `best`, `auto` gamma and `auto` reward scale from the best heuristic's days."""
-    from agents.sb3_discount import step_discount
+    from agents.rl.discount import step_discount
 
     discount = config.discount
     mean_gamma = float(np.mean(step_discount(demos.elapsed, discount.half_life_minutes)))
@@ -519,7 +511,4 @@ def _save_config(path: Path, scenario: Scenario, config: TrainConfig, costs: dic
 
 
 def _write_yaml(document: dict[str, Any], path: Path) -> None:
-    """Write atomically: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+    write_text(yaml.safe_dump(document, sort_keys=False), path)

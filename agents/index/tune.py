@@ -1,4 +1,4 @@
-"""A stronger teacher for the warm start: an index rule tuned on training days.
+"""Tuning the index rule (agents/index/rule.py) on training days.
 
 The index of a pair is `weight[type] x service_rate[group][type]`: with the
 wait costs as weights it is c-mu, with wait cost + abandonment cost x
@@ -21,53 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.heuristics import Heuristic
-from sim.decision import DecisionView
-from sim.env import can_hold
-from sim.metrics import summary_rows, ticket_table
+from agents.index.rule import IndexRule
+from agents.parallel import Pool
+from sim.metrics import cost_per_hour
 from sim.model import SupportModel
 from sim.scenario import Scenario
 from sim.schedule import staffing_plan
 
 STEPS = (0.7, 0.35, 0.15)  # log-weight steps: x2, x1.4, x1.16
 MAX_RESERVE = 6  # tickets: a queue threshold above this is never worth trying
-
-
-class WeightedIndex(Heuristic):
-    """weight[type] x service rate of the pair; ties as every heuristic breaks them.
-
-    Two optional reservations per pair p = (t, g), both "start p only while":
-    more than `reserve[p]` tickets of type t wait (a queue threshold), and
-    more than `keep_free[p]` agents of g are idle (trunk reservation: the last
-    free agents are kept for other work). If every feasible pair is held back
-    the rule holds.
-    """
-
-    name = "tuned_index"
-    summary = "per-type weight x service rate, weights tuned on training days"
-
-    def __init__(self, weights: Sequence[float], reserve: Sequence[int] | None = None,
-                 keep_free: Sequence[int] | None = None) -> None:
-        self.weights = [float(w) for w in weights]
-        self.reserve = [int(r) for r in reserve] if reserve is not None else None
-        self.keep_free = [int(k) for k in keep_free] if keep_free is not None else None
-        self.non_idling = not any(self.reserve or ()) and not any(self.keep_free or ())
-
-    def decide(self, view: DecisionView, pairs: Sequence[int]) -> int:
-        if not self.non_idling:
-            open_pairs = [p for p in pairs if self._open(view, p)]
-            if not open_pairs and can_hold(view):
-                return view.hold
-            pairs = open_pairs or pairs
-        return super().decide(view, pairs)
-
-    def _open(self, view: DecisionView, pair: int) -> bool:
-        if self.reserve and view.queue_length[view.pair_type[pair]] <= self.reserve[pair]:
-            return False
-        return not (self.keep_free and view.idle_agents(view.pair_group[pair]) <= self.keep_free[pair])
-
-    def score(self, view: DecisionView, t: int, g: int) -> float:
-        return self.weights[t] * view.service_rate[g][t]
 
 
 def cmu_weights(scenario: Scenario) -> list[float]:
@@ -172,29 +134,26 @@ class _Judge:
 
     def __init__(self, scenario: Scenario, days: Sequence[int], workers: int) -> None:
         self.scenario, self.days, self.calls = scenario, list(days), 0
-        self.pool = None
-        if workers > 1 and len(self.days) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(min(workers, len(self.days)),
-                                            mp_context=multiprocessing.get_context("fork"))
+        self.pool = Pool(workers, len(self.days))
 
     def __call__(self, weights: Sequence[float], reserve: Sequence[int] | None,
                  keep_free: Sequence[int] | None) -> float:
         self.calls += 1
         jobs = [(self.scenario, list(map(float, weights)), reserve, keep_free, day)
                 for day in self.days]
-        costs = self.pool.map(_day_cost, jobs) if self.pool else map(_day_cost, jobs)
-        value = float(np.mean(list(costs)))
+        value = float(np.mean(self.pool.map(_day_cost, jobs)))
         return value if math.isfinite(value) else math.inf
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+        self.pool.close()
 
 
 def _day_cost(job: tuple) -> float:
     scenario, weights, reserve, keep_free, day = job
-    model = SupportModel(scenario, day).run(WeightedIndex(weights, reserve, keep_free))
-    return float(summary_rows(model, ticket_table(model), "index").iloc[-1]["cost_per_hour"])
+    return cost_per_hour(SupportModel(scenario, day).run(IndexRule(weights, reserve, keep_free)))
+
+
+def rule_cost(scenario: Scenario, rule: IndexRule, days: Sequence[int]) -> float:
+    """Mean cost_per_hour of a rule over some days (in this process)."""
+    return float(np.mean([_day_cost((scenario, rule.weights, rule.reserve, rule.keep_free, day))
+                          for day in days]))

@@ -1,9 +1,8 @@
 """The env as stable-baselines3 trains on it: wrappers, vector envs, day seeds.
 
-Training days draw their model seeds from the env's generator (always at or
-above `sim.env.TRAIN_SEED_FLOOR`); evaluation during training replays a fixed
-list of held-out days (`EVAL_SEED_BASE` onwards), and final comparisons use
-seeds 0..N-1 as `routelab simulate` does, so the three sets never overlap.
+Training days draw their model seeds from the env's generator; evaluation
+during training replays a fixed list of held-out days; final comparisons use
+seeds 0..N-1 as `routelab simulate` does (the rules: sim/seeds.py).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from agents.heuristics import HEURISTICS
 from sim.env import SupportQueueEnv
 from sim.scenario import Scenario
-
-EVAL_SEED_BASE = 1000  # held-out days for model selection during training
 
 
 class DayEndIsTerminal(gym.Wrapper):

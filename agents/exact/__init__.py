@@ -1,0 +1,1 @@
+"""The exact optimum of small scenarios: the routing MDP and its solver."""
