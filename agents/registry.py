@@ -1,4 +1,4 @@
-"""Policies by name: heuristics, `model:PATH`, `table:PATH` and `optimal`.
+"""Policies by name: heuristics, `index:PATH`, `model:PATH`, `table:PATH` and `optimal`.
 
 The heavy kinds are imported only when named, so simulating a heuristic never
 imports torch.
@@ -13,7 +13,7 @@ from agents.heuristics import HEURISTICS
 from sim.decision import Policy
 from sim.scenario import Scenario
 
-SPECIAL = ("optimal", "model:PATH", "table:PATH")
+SPECIAL = ("optimal", "index:PATH", "model:PATH", "table:PATH")
 
 
 def policy_names() -> list[str]:
@@ -29,6 +29,10 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
         from agents.rl.model_policy import load_model_policy
 
         return load_model_policy(path, scenario)
+    if kind == "index" and path:
+        from agents.index.rule import load_index_rule
+
+        return load_index_rule(path, scenario, force=force)
     if kind == "table" and path:
         from agents.tables.policy import load_table_policy
 

@@ -26,7 +26,7 @@ from agents.heuristics import HEURISTICS
 from agents.registry import make_policy, policy_label
 from experiments.errors import UserError
 from experiments.io import write_csv, write_json
-from experiments.runner import BACKENDS, Job, Outcome, Runner, load_record
+from experiments.runner import Job, Outcome, Runner, load_record
 from experiments.stats import comparison_table
 from sim.metrics import ALL, SUMMARY_COLUMNS
 from sim.model import SERVED
@@ -269,7 +269,7 @@ def write_tables(out: Path, collected: dict[str, pd.DataFrame], scenarios: list[
     write_csv(comparison, out / "comparison.csv")
     write_csv(hourly, out / "hourly.csv")
     write_csv(waits, out / "waits.csv")
-    write_json({s.name: s.model_dump(mode="json") for s in scenarios}, out / "scenarios.json")
+    write_json({s.name: s.content() for s in scenarios}, out / "scenarios.json")
     return comparison
 
 
@@ -281,15 +281,15 @@ def finish(out: Path, jobs_dir: Path, jobs: list[Job], scenarios: list[Scenario]
         _report_failures(out, outcome)
         raise click.ClickException("no job finished; nothing to compare")
     comparison = write_tables(out, collected, scenarios)
-    from experiments.report import build_report
-
-    build_report(out)
     write_json({**manifest, "jobs": len(jobs), "ran": len(outcome.ran),
                 "skipped": len(outcome.skipped), "failed": [f.key for f in outcome.failed],
                 "wall_seconds": round(outcome.wall_seconds, 3),
                 "job_seconds": round(outcome.job_seconds, 3),
                 "startup_seconds": round(outcome.startup_seconds, 3),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, out / "manifest.json")
+    from experiments.report import build_report
+
+    build_report(out)  # after the manifest: the report names the version that made it
     if not quiet:
         print_comparison(comparison)
         click.echo(f"{len(outcome.ran)} job(s) ran, {len(outcome.skipped)} already done, "
@@ -346,25 +346,7 @@ def runner_manifest(backend: str, workers: int | None, address: str | None) -> d
 # -- the command ------------------------------------------------------------------------
 
 
-@click.command()
-@click.argument("scenarios", nargs=-1, required=True)
-@click.option("--policies", default=None,
-              help="Comma-separated policies (heuristic names, model:PATH, table:PATH, optimal) "
-                   "[default: every heuristic].")
-@click.option("--seeds", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Run seeds 0..N-1 of every scenario and policy.")
-@click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True,
-              help="local: a process pool; ray: Ray tasks (RAY_ADDRESS or --address, "
-                   "else a local Ray instance).")
-@click.option("--address", default=None, help="Ray cluster address (with --backend ray).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Parallel jobs [default: the CPU count, or the Ray cluster's CPUs].")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder [default: results/runs/benchmark/<scenarios>].")
-@click.option("--jobs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where job files go [default: OUT/jobs].")
-@click.option("--quiet", is_flag=True, help="No progress bar or table.")
-def benchmark(scenarios: tuple[str, ...], policies: str | None, seeds: int, backend: str,
+def run(scenarios: tuple[str, ...], policies: str | None, seeds: int, backend: str,
               address: str | None, workers: int | None, out: Path | None,
               jobs_dir: Path | None, quiet: bool) -> None:
     """Run every policy on every SCENARIO over seeds 0..N-1 and compare them.

@@ -10,29 +10,45 @@ import click
 
 from experiments.errors import EXIT_BAD_INPUT, USER_ERRORS
 
-# name -> (module, attribute); a module is imported only when its command runs,
-# so `routelab simulate` never pays for torch, Ray or matplotlib.
+# name -> (module, attribute, one line of help). A command's module is imported only
+# when that command runs or shows its help, and it holds options only: the work is
+# imported inside the command, so every `--help` starts at once.
 SUBCOMMANDS = {
-    "simulate": ("experiments.simulate", "simulate"),
-    "train": ("experiments.train", "train"),
-    "benchmark": ("experiments.benchmark", "benchmark"),
-    "sweep": ("experiments.sweep", "sweep"),
-    "export": ("experiments.export", "export"),
-    "report": ("experiments.report", "report"),
-    "solve": ("experiments.solve", "solve"),
-    "speed": ("experiments.speed", "speed"),
+    "simulate": ("experiments.commands.simulate", "simulate",
+                 "Run one policy on a scenario over seeds 0..N-1 and write its tables."),
+    "benchmark": ("experiments.commands.benchmark", "benchmark",
+                  "Run every policy on every scenario and compare them (report.html)."),
+    "train": ("experiments.commands.train", "train",
+              "Train a routing policy for a scenario with stable-baselines3."),
+    "sweep": ("experiments.commands.sweep", "sweep",
+              "Run a grid of benchmarks or trainings declared in a YAML file."),
+    "export": ("experiments.commands.export", "export",
+               "Export any policy as a plain JSON lookup table, with its fidelity."),
+    "report": ("experiments.commands.report", "report",
+               "Rebuild report.html and the plots of a results folder from its tables."),
+    "solve": ("experiments.commands.solve", "solve",
+              "The exact optimal cost per hour of a small scenario."),
+    "tune": ("experiments.commands.tune", "tune",
+             "Tune the index rule of a scenario on training days (index:FILE.json)."),
+    "speed": ("experiments.speed", "speed",
+              "Race the simulator against Ciw and plain SimPy; scaling and memory."),
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [n for n, (mod, _) in SUBCOMMANDS.items() if importlib.util.find_spec(mod)]
+        return [n for n, (mod, _, _) in SUBCOMMANDS.items() if importlib.util.find_spec(mod)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.list_commands(ctx):
             return None
-        module, attribute = SUBCOMMANDS[cmd_name]
+        module, attribute, _ = SUBCOMMANDS[cmd_name]
         return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

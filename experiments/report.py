@@ -347,9 +347,7 @@ wait cost per minute, and each abandoned ticket its abandon cost. Tickets arrivi
 warm-up are simulated but not counted.</p>"""
 
 
-@click.command()
-@click.argument("results_dir", type=click.Path(path_type=Path))
-def report(results_dir: Path) -> None:
+def run(results_dir: Path) -> None:
     """Rebuild report.html and plots/ of RESULTS_DIR from its tables (no simulation)."""
     path = build_report(results_dir)
     click.echo(f"wrote {path} and {results_dir / 'plots'}/")

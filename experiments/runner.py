@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from agents.parallel import cap_threads, worker_pool
 from experiments.errors import UserError
-from experiments.io import write_text
+from sim.atomic import write_text
 
 BACKENDS = ("local", "ray")
 JobFunction = Callable[[Any], Any]

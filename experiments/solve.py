@@ -9,20 +9,13 @@ import click
 
 from agents.exact.heuristics import exact_heuristic_costs
 from agents.exact.policy import remember
-from agents.exact.solver import MAX_STATES, check_solvable
+from agents.exact.solver import check_solvable
 from agents.exact.solver import solve as solve_exactly
 from experiments.terminal import warn_about
 from sim.scenario import load_scenario
 
 
-@click.command()
-@click.argument("scenario")
-@click.option("--json", "as_json", is_flag=True, help='Print only {"cost_per_hour": ..., ...}.')
-@click.option("--heuristics/--no-heuristics", default=True, show_default=True,
-              help="Also evaluate the state-based heuristics exactly in the same MDP.")
-@click.option("--max-states", default=MAX_STATES, show_default=True,
-              type=click.IntRange(min=1), help="Refuse scenarios whose MDP is larger.")
-def solve(scenario: str, as_json: bool, heuristics: bool, max_states: int) -> None:
+def run(scenario: str, as_json: bool, heuristics: bool, max_states: int) -> None:
     """Solve SCENARIO exactly (exponential times, constant rates, a few agents).
 
     Relative value iteration on the uniformised MDP of (queue lengths, busy

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -238,10 +237,7 @@ def _model_path(result: Any, out: Path) -> Path | None:
 # -- the command ------------------------------------------------------------------------
 
 
-@click.command()
-@click.argument("config_path", metavar="CONFIG.yaml", type=click.Path(path_type=Path))
-@click.option("--quiet", is_flag=True, help="No progress bar or table.")
-def sweep(config_path: Path, quiet: bool) -> None:
+def run(config_path: Path, quiet: bool) -> None:
     """Run the grid declared in CONFIG.yaml (see experiments/sweeps/example.yaml).
 
     Trains the declared models first, then simulates every policy and trained

@@ -26,20 +26,7 @@ from sim.scenario import Scenario, load_scenario
 ALGOS = ("maskable_ppo", "ppo", "dqn", "a2c")
 
 
-@click.command()
-@click.argument("scenario")
-@click.option("--algo", default="maskable_ppo", show_default=True,
-              help="maskable_ppo, ppo, dqn or a2c "
-                   "(hyperparameters: agents/hyperparams/<algo>.yaml).")
-@click.option("--timesteps", default=None,
-              help="Env steps (decisions) to learn from [default: from the hyperparameter file].")
-@click.option("--seed", default="0", show_default=True, help="Seed of the training run.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder [default: results/runs/train/<scenario>/<algo>-seed<S>].")
-@click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(min=0),
-              help="Compare with the heuristics on simulation seeds 0..N-1 afterwards (0: skip).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path | None,
+def run(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path | None,
           eval_seeds: int, quiet: bool) -> None:
     """Train a policy for SCENARIO (a path or a name in scenarios/).
 
@@ -53,15 +40,12 @@ def train(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path 
     run_seed = _whole_number("--seed", seed, minimum=0)
     spec = load_scenario(scenario)
     try:
-        from agents.rl.training import TrainingConfigError, resolve_config
+        from agents.rl.config import resolve_config
         from agents.rl.training import train as run_training
     except ImportError as error:
         raise UserError(
             f"training needs the rl extra (pip install 'routelab[rl]'): {error}") from None
-    try:
-        config = resolve_config(spec, algo, timesteps=steps, seed=run_seed)
-    except TrainingConfigError as error:
-        raise UserError(str(error)) from None
+    config = resolve_config(spec, algo, timesteps=steps, seed=run_seed)
     out = out or Path("results/runs/train") / spec.name / f"{algo}-seed{run_seed}"
     click.echo(f"training {algo} on {spec.name} for {config.timesteps:,} steps -> {out}/")
     result = run_training(spec, config, out, progress_bar=not quiet, log=click.echo)

@@ -232,15 +232,21 @@ class Scenario(_Frozen):
     def counted_hours(self) -> float:
         return self.horizon_hours - self.warmup_hours
 
-    def sha256(self) -> str:
-        """Hash of the validated content: comments and layout do not change it."""
+    def content(self) -> dict:
+        """The validated content as JSON data, every default filled in.
+
+        Fields added after the first version appear only when set, so a
+        scenario that does not use them reads (and hashes) as it always did.
+        """
         content = self.model_dump(mode="json")
-        # Fields added after the first version count only when set, so the hash of
-        # a scenario that does not use them is what it always was.
         for group in content["agent_groups"].values():
             if group["cost_per_agent_hour"] == 1.0:
                 del group["cost_per_agent_hour"]
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return content
+
+    def sha256(self) -> str:
+        """Hash of `content()` as canonical JSON: comments and layout do not change it."""
+        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def offered_load(self) -> float:

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.errors import PolicyError
+from agents.exact import MAX_STATES
 from agents.exact.mdp import Rates, RoutingMDP, rates_of, state_count
 from sim.scenario import Scenario
 
 SOLVER_VERSION = 2  # bump when the cached files' meaning or layout changes
 TAIL_MASS = 1e-6  # largest share of time a queue may sit at its cap under the optimal policy
 RTOL = 1e-6  # relative gap of the Odoni bounds at which value iteration stops
-MAX_STATES = 250_000
 MAX_RVI_ITERATIONS = 200_000
 OCCUPANCY_TOL = 1e-11  # L1 change of the state distribution in one step, to stop
 MAX_CAP_ROUNDS = 6

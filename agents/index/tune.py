@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -55,14 +56,27 @@ class TunedIndex:
     start: str
     evaluations: int
 
+    @property
+    def rule(self) -> IndexRule:
+        return IndexRule(self.weights, self.reserve, self.keep_free)
+
+
+class Progress(Protocol):
+    """Told how many candidate rules are planned (a pass at a time) and when one is judged."""
+
+    def plan(self, candidates: int) -> None: ...
+
+    def judged(self) -> None: ...
+
 
 def tune_index(scenario: Scenario, days: Sequence[int], *, workers: int = 1,
-               reservations: bool = False) -> TunedIndex:
+               reservations: bool = False, progress: Progress | None = None) -> TunedIndex:
     """Coordinate search over log weights and (if `reservations`) the two reservations of
     the pairs of multi-skilled groups; only moves that lower the mean cost are kept."""
-    judge = _Judge(scenario, days, workers)
+    judge = _Judge(scenario, days, workers, progress)
     try:
         starts = {"cmu": cmu_weights(scenario), "holding_cost_cmu": holding_weights(scenario)}
+        judge.plan(len(starts))
         costs = {name: judge(w, None, None) for name, w in starts.items()}
         start = min(costs, key=costs.__getitem__)
         state = _Search(np.log(np.maximum(starts[start], 1e-9)), costs[start], judge)
@@ -101,6 +115,7 @@ class _Search:
             improved = True
             while improved:
                 improved = False
+                self.judge.plan(2 * len(self.log_weights))
                 for t in range(len(self.log_weights)):
                     for sign in (1.0, -1.0):
                         candidate = self.log_weights.copy()
@@ -117,12 +132,14 @@ class _Search:
         improved = True
         while improved:
             improved = False
+            self.judge.plan(4 * len(flexible))
             for pair, most in flexible:
                 for kind, limit in (("keep_free", most - 1), ("reserve", MAX_RESERVE)):
                     for change in (1, -1):
                         values = list(getattr(self, kind))
                         values[pair] += change
                         if not 0 <= values[pair] <= limit:
+                            self.judge.skip()
                             continue
                         other = {"reserve": self.reserve, "keep_free": self.keep_free, kind: values}
                         improved |= self._try(self.log_weights, other["reserve"],
@@ -132,9 +149,20 @@ class _Search:
 class _Judge:
     """Mean cost_per_hour of an index rule over fixed days, days spread over processes."""
 
-    def __init__(self, scenario: Scenario, days: Sequence[int], workers: int) -> None:
+    def __init__(self, scenario: Scenario, days: Sequence[int], workers: int,
+                 progress: Progress | None) -> None:
         self.scenario, self.days, self.calls = scenario, list(days), 0
         self.pool = Pool(workers, len(self.days))
+        self.progress = progress
+
+    def plan(self, candidates: int) -> None:
+        if self.progress is not None:
+            self.progress.plan(candidates)
+
+    def skip(self) -> None:
+        """A planned candidate that is out of range: nothing to judge."""
+        if self.progress is not None:
+            self.progress.judged()
 
     def __call__(self, weights: Sequence[float], reserve: Sequence[int] | None,
                  keep_free: Sequence[int] | None) -> float:
@@ -142,6 +170,8 @@ class _Judge:
         jobs = [(self.scenario, list(map(float, weights)), reserve, keep_free, day)
                 for day in self.days]
         value = float(np.mean(self.pool.map(_day_cost, jobs)))
+        if self.progress is not None:
+            self.progress.judged()
         return value if math.isfinite(value) else math.inf
 
     def close(self) -> None:

@@ -120,7 +120,8 @@ def _algo_in_zip(zip_path: Path) -> str:
 
 
 def _load(zip_path: Path, algo: str) -> Any:
-    from agents.rl.training import ALGOS, algorithm_class
+    from agents.rl.config import ALGOS
+    from agents.rl.training import algorithm_class
 
     if algo not in ALGOS:
         raise PolicyError(f"model:{zip_path}: unknown algorithm {algo!r}")

@@ -21,19 +21,7 @@ from agents.parallel import Pool
 from agents.rl.discount import step_discount
 from sim.decision import Policy
 from sim.env import SupportQueueEnv
-from sim.metrics import cost_per_hour
-from sim.model import SupportModel
 from sim.scenario import Scenario
-
-
-def simulated_costs(scenario: Scenario, days: Sequence[int],
-                    names: Sequence[str] | None = None) -> dict[str, float]:
-    """Mean cost_per_hour of each heuristic simulated on the given days, best first."""
-    names = names or [n for n in HEURISTICS if n != "random"]
-    costs = {name: float(np.mean([cost_per_hour(SupportModel(scenario, day).run(HEURISTICS[name]()))
-                                  for day in days]))
-             for name in names}
-    return dict(sorted(costs.items(), key=lambda item: item[1]))
 
 
 @dataclass

@@ -10,10 +10,10 @@ import torch as th
 import yaml
 
 from agents.errors import PolicyError, TrainingConfigError
+from agents.rl.config import resolve_config
 from agents.rl.discount import TimedMaskableRolloutBuffer, step_discount
 from agents.rl.envs import DayEndIsTerminal, VecMaskCache, env_factory
 from agents.rl.model_policy import load_model_policy
-from agents.rl.training import resolve_config
 from experiments.cli import main
 from sim.env import SupportQueueEnv
 from sim.model import SupportModel

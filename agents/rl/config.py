@@ -1,0 +1,180 @@
+"""The training configuration: agents/rl/hyperparams/<algo>.yaml, resolved once and frozen.
+
+One block per scenario name over a `default` block, then command-line
+overrides; `resolve_config` validates everything into a `TrainConfig`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agents.errors import TrainingConfigError
+from sim.scenario import Scenario
+
+ALGOS = ("maskable_ppo", "ppo", "a2c", "dqn")
+MASKED = frozenset({"maskable_ppo"})
+ACTOR_CRITIC = frozenset({"maskable_ppo", "ppo", "a2c"})
+ON_POLICY = ACTOR_CRITIC
+HYPERPARAMS = Path(__file__).resolve().parent / "hyperparams"
+RANKED_HEURISTICS = ("fifo", "priority", "cmu", "gcmu", "lqf", "sla", "cmu_theta", "maxweight")
+
+
+@dataclass(frozen=True)
+class Discount:
+    mode: str = "elapsed"
+    """`elapsed`: step k is discounted by 0.5 ** (minutes_k / half_life_minutes);
+    `decision`: a constant gamma per decision (SB3's default)."""
+    half_life_minutes: float = 60.0
+    """Half-life of a future cost in simulated minutes (mode elapsed)."""
+    gamma: float | str = "auto"
+    """Per-decision gamma (mode decision); `auto` matches the elapsed-time discount
+    at the mean time between decisions of the best heuristic."""
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    enabled: bool = True
+    """Clone the best heuristic before learning (actor-critic algorithms only)."""
+    days: int = 4
+    """Training days of demonstrations."""
+    epochs: int = 10
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    smoothing: float = 0.1
+    """Probability the cloned policy spreads over the other allowed actions."""
+    teacher: str = "heuristic"
+    """`heuristic`: clone the best heuristic; `tuned_index`: clone an index rule (weight per
+    ticket type x service rate) whose weights are tuned on training days first
+    (agents/sb3_teacher.py)."""
+    tune_days: int = 6
+    """Training days every candidate index rule is judged on (tuned_index)."""
+
+
+@dataclass(frozen=True)
+class EvaluationDays:
+    days: int = 5
+    """Held-out days (model seeds 1000, 1001, ...) evaluated during training."""
+    every: int = 50_000
+    """Evaluate every this many env steps (all envs together)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run depends on; saved as config.yaml beside the model."""
+
+    scenario: str
+    algo: str = "maskable_ppo"
+    seed: int = 0
+    timesteps: int = 200_000
+    """Env steps (decisions) in total, over all envs."""
+    n_envs: int = 2
+    vec_env: str = "subproc"
+    """`subproc` (one process per env) or `dummy` (all in the learner's process)."""
+    discount: Discount = field(default_factory=Discount)
+    warm_start: WarmStart = field(default_factory=WarmStart)
+    evaluation: EvaluationDays = field(default_factory=EvaluationDays)
+    checkpoint_every: int = 100_000
+    work_conserving: bool = False
+    """Train on the work-conserving env: no HOLD while work is feasible, forced
+    decisions carried out without a step (the learned policy then never idles)."""
+    fallback: str = "best"
+    """Heuristic that replaces infeasible actions: a name, `best`, or `builtin`."""
+    reward_scale: float | str = "auto"
+    """Multiplies the env reward; `auto` makes discounted returns about -1 under the
+    best heuristic."""
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_hyperparameters(algo: str) -> dict[str, Any]:
+    path = HYPERPARAMS / f"{algo}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise TrainingConfigError(f"{path}: cannot read ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("default"), dict):
+        raise TrainingConfigError(f"{path}: needs a `default:` block")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _section(cls: type, data: Any, where: str) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise TrainingConfigError(f"{where}: expected a mapping")
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise TrainingConfigError(
+            f"{where}.{unknown[0]}: unknown field (known: {', '.join(sorted(known))})")
+    return cls(**data)
+
+
+def resolve_config(scenario: Scenario, algo: str = "maskable_ppo", *,
+                   timesteps: int | None = None, seed: int | None = None,
+                   overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The configuration for a scenario: default block, scenario block, then overrides."""
+    if algo not in ALGOS:
+        raise TrainingConfigError(f"--algo: unknown algorithm {algo!r} (known: {', '.join(ALGOS)})")
+    data = load_hyperparameters(algo)
+    where = f"{HYPERPARAMS / (algo + '.yaml')}"
+    merged = _merge(data["default"], data.get(scenario.name) or {})
+    merged = _merge(merged, overrides or {})
+    if timesteps is not None:
+        merged["timesteps"] = timesteps
+    if seed is not None:
+        merged["seed"] = seed
+    known = set(TrainConfig.__dataclass_fields__) - {"scenario", "algo"}
+    unknown = sorted(set(merged) - known)
+    if unknown:
+        raise TrainingConfigError(f"{where}: {unknown[0]}: unknown field")
+    config = TrainConfig(
+        scenario=scenario.name, algo=algo,
+        discount=_section(Discount, merged.pop("discount", None), f"{where}: discount"),
+        warm_start=_section(WarmStart, merged.pop("warm_start", None), f"{where}: warm_start"),
+        evaluation=_section(EvaluationDays, merged.pop("evaluation", None), f"{where}: evaluation"),
+        **merged)
+    _validate(config)
+    return config
+
+
+def _validate(config: TrainConfig) -> None:
+    if not isinstance(config.timesteps, int) or config.timesteps <= 0:
+        raise TrainingConfigError(
+            f"--timesteps: must be a positive whole number, got {config.timesteps!r}")
+    if not isinstance(config.seed, int) or config.seed < 0:
+        raise TrainingConfigError(f"--seed: must be a whole number >= 0, got {config.seed!r}")
+    if config.n_envs < 1:
+        raise TrainingConfigError(f"n_envs: must be >= 1, got {config.n_envs}")
+    if config.vec_env not in ("subproc", "dummy"):
+        raise TrainingConfigError(f"vec_env: subproc or dummy, got {config.vec_env!r}")
+    if config.discount.mode not in ("elapsed", "decision"):
+        raise TrainingConfigError(
+            f"discount.mode: elapsed or decision, got {config.discount.mode!r}")
+    if config.discount.mode == "elapsed" and config.algo not in ON_POLICY:
+        raise TrainingConfigError(f"discount.mode: {config.algo} supports only `decision`")
+    from agents.heuristics import HEURISTICS
+
+    if config.warm_start.teacher not in ("heuristic", "tuned_index"):
+        raise TrainingConfigError(
+            f"warm_start.teacher: heuristic or tuned_index, got {config.warm_start.teacher!r}")
+    if config.fallback not in ("best", "builtin", *HEURISTICS):
+        raise TrainingConfigError(f"fallback: unknown heuristic {config.fallback!r}")

@@ -1,0 +1,35 @@
+"""`routelab train`: the command line only; the work is in experiments/train.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--algo", default="maskable_ppo", show_default=True,
+              help="maskable_ppo, ppo, dqn or a2c "
+                   "(hyperparameters: agents/hyperparams/<algo>.yaml).")
+@click.option("--timesteps", default=None,
+              help="Env steps (decisions) to learn from [default: from the hyperparameter file].")
+@click.option("--seed", default="0", show_default=True, help="Seed of the training run.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: results/runs/train/<scenario>/<algo>-seed<S>].")
+@click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Compare with the heuristics on simulation seeds 0..N-1 afterwards (0: skip).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path | None,
+          eval_seeds: int, quiet: bool) -> None:
+    """Train a policy for SCENARIO (a path or a name in scenarios/).
+
+    Writes model.zip, config.yaml (resolved), evaluations.npz, learning_curve.png,
+    evaluation.csv, comparison.csv and evaluation.png into the output folder.
+    The model file is a pickle: load only model files you trust.
+    """
+    from experiments.train import run
+
+    run(
+        scenario=scenario, algo=algo, timesteps=timesteps, seed=seed, out=out,
+        eval_seeds=eval_seeds, quiet=quiet)
