@@ -7,16 +7,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from agents.heuristics import HEURISTICS
+from agents.progress import steps
 from sim.metrics import cost_per_hour
 from sim.model import SupportModel
 from sim.scenario import Scenario
 
 
 def simulated_costs(scenario: Scenario, days: Sequence[int],
-                    names: Sequence[str] | None = None) -> dict[str, float]:
+                    names: Sequence[str] | None = None, *, progress: bool = False
+                    ) -> dict[str, float]:
     """Mean cost_per_hour of each heuristic simulated on the given days, best first."""
     names = names or [n for n in HEURISTICS if n != "random"]
-    costs = {name: float(np.mean([cost_per_hour(SupportModel(scenario, day).run(HEURISTICS[name]()))
-                                  for day in days]))
-             for name in names}
+    runs = [(name, day) for name in names for day in days]
+    per_run = {run: cost_per_hour(SupportModel(scenario, run[1]).run(HEURISTICS[run[0]]()))
+               for run in steps(runs, "ranking heuristics", unit="run", disable=not progress)}
+    costs = {name: float(np.mean([per_run[name, day] for day in days])) for name in names}
     return dict(sorted(costs.items(), key=lambda item: item[1]))

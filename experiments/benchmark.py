@@ -28,6 +28,7 @@ from experiments.errors import UserError
 from experiments.io import write_csv, write_json
 from experiments.runner import Job, Outcome, Runner, load_record
 from experiments.stats import comparison_table
+from experiments.terminal import warn_if_few_seeds
 from sim.metrics import ALL, SUMMARY_COLUMNS
 from sim.model import SERVED
 from sim.scenario import Scenario, load_scenario
@@ -292,6 +293,7 @@ def finish(out: Path, jobs_dir: Path, jobs: list[Job], scenarios: list[Scenario]
     build_report(out)  # after the manifest: the report names the version that made it
     if not quiet:
         print_comparison(comparison)
+        warn_if_few_seeds(int(comparison["n_seeds"].min()))
         click.echo(f"{len(outcome.ran)} job(s) ran, {len(outcome.skipped)} already done, "
                    f"{len(outcome.failed)} failed in {outcome.wall_seconds:.1f} s; "
                    f"wrote {out}/ (runs.csv, comparison.csv, plots/, report.html)")

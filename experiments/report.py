@@ -21,6 +21,7 @@ import pandas as pd
 
 from experiments.errors import UserError
 from experiments.io import write_text
+from sim.intervals import FEW_SEEDS
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
 CHANNEL_NOUNS = {"phone": "calls", "chat": "chats", "email": "emails"}
@@ -70,13 +71,16 @@ def read_tables(results: Path) -> Tables:
         raise UserError(f"RESULTS_DIR: {results}: unreadable table ({error})") from None
 
 
-def build_report(results: Path) -> Path:
+def build_report(results: Path, *, progress: bool = False) -> Path:
     """Draw every figure into results/plots/ and write results/report.html."""
+    from agents.progress import steps
     from experiments import plots
 
     tables = read_tables(results)
     figures = []
-    for scenario, comparison in tables.comparison.groupby("scenario", sort=False):
+    scenarios = tables.comparison.groupby("scenario", sort=False)
+    for scenario, comparison in steps(scenarios, "drawing the report", total=scenarios.ngroups,
+                                      unit="scenario", disable=not progress):
         policies = list(comparison["policy"])
         spec = tables.scenarios.get(scenario)
         stem = f"plots/{scenario}"
@@ -270,6 +274,8 @@ def render(tables: Tables, figures: list[Figure]) -> str:
     seeds = int(tables.comparison["n_seeds"].max())
     meta = (f"{len(scenarios)} scenario(s): {', '.join(scenarios)}. {len(policies)} policies: "
             f"{', '.join(policies)}. {seeds} seeds (simulated days) each."
+            + (f" With fewer than {FEW_SEEDS} seeds the 95% intervals are wide: read them as rough."
+               if int(tables.comparison["n_seeds"].min()) < FEW_SEEDS else "")
             + (f" routelab {manifest['routelab_version']}." if "routelab_version" in manifest
                else "") + f" Report built {time.strftime('%Y-%m-%d %H:%M')}.")
     rows = "\n".join(f'<tr><td class="text">{_e(s)}</td><td>{_e(text)}</td></tr>'
@@ -349,5 +355,5 @@ warm-up are simulated but not counted.</p>"""
 
 def run(results_dir: Path) -> None:
     """Rebuild report.html and plots/ of RESULTS_DIR from its tables (no simulation)."""
-    path = build_report(results_dir)
+    path = build_report(results_dir, progress=True)
     click.echo(f"wrote {path} and {results_dir / 'plots'}/")

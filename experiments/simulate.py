@@ -58,5 +58,5 @@ def run(scenario: str, policy_spec: str, seeds: int, out: Path | None, force: bo
     except OSError as error:
         raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
     if not quiet:
-        print_summary(summary, title=f"{spec.name}: {label} over {seeds} seed(s)")
+        print_summary(summary, title=f"{spec.name}: {label}")
         click.echo(f"wrote {out}/ (summary.csv, tickets.parquet, agents.csv, manifest.json)")

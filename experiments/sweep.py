@@ -9,7 +9,6 @@ benchmark's runner, so a rerun resumes. See experiments/sweeps/example.yaml.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
 from dataclasses import dataclass
@@ -144,51 +143,37 @@ def training_jobs(config: SweepConfig, scenarios: list[Scenario], out: Path) -> 
 
 
 def run_training(job: TrainingJob) -> dict[str, Any]:
-    """Train one policy through agents.rl.training's Python API; returns the model's path."""
-    training = _training_module()
+    """Train one policy (agents/rl/training.py); returns the model's path."""
+    from agents.rl.config import resolve_config
+    from agents.rl.training import train
+
     out = Path(job.out)
     hyperparams = dict(job.hyperparams)
-    if hasattr(training, "train_policy"):
-        result = _call(training.train_policy, job)
-    else:
-        config = training.resolve_config(job.scenario, job.algo, timesteps=job.timesteps,
-                                         seed=job.seed, overrides=nested(hyperparams))
-        result = training.train(job.scenario, config, out, log=_silent)
-    model = _model_path(result, out)
-    if model is None:
+    config = resolve_config(job.scenario, job.algo, timesteps=job.timesteps, seed=job.seed,
+                            overrides=nested(hyperparams))
+    train(job.scenario, config, out, log=_silent)
+    model = out / "model.zip"
+    if not model.is_file():
         raise RuntimeError(f"training wrote no model.zip under {out}")
     return {"model": str(model), "algo": job.algo, "seed": job.seed, "hyperparams": hyperparams}
 
 
 def check_training(jobs: list[Job], source: Path) -> None:
     """Bad hyperparameters are the user's to fix: one line, before any job runs."""
-    try:
-        training = _training_module()
-    except RuntimeError:
-        return  # the training jobs fail with that message; the simulations go on
-    resolve = getattr(training, "resolve_config", None)
-    if resolve is None or hasattr(training, "train_policy"):
+    if not jobs:
         return
+    try:
+        from agents.rl.config import resolve_config
+    except ImportError as error:
+        raise UserError(f"{source}: train: training needs the rl extra "
+                        f"(pip install 'routelab[rl]'): {error}") from None
     for job in jobs:
         run: TrainingJob = job.payload
         try:
-            resolve(run.scenario, run.algo, timesteps=run.timesteps, seed=run.seed,
-                    overrides=nested(dict(run.hyperparams)))
+            resolve_config(run.scenario, run.algo, timesteps=run.timesteps, seed=run.seed,
+                           overrides=nested(dict(run.hyperparams)))
         except ValueError as error:
             raise UserError(f"{source}: train: {error}") from None
-
-
-def _training_module() -> Any:
-    try:
-        from agents import training
-    except ImportError as error:
-        raise RuntimeError(f"training is not available: cannot import agents.rl.training ({error}); "
-                           "training entries fail until it exists") from None
-    if not hasattr(training, "train_policy") and not (
-            hasattr(training, "resolve_config") and hasattr(training, "train")):
-        raise RuntimeError("training is not available: agents.rl.training has neither "
-                           "train_policy() nor resolve_config() and train()")
-    return training
 
 
 def nested(flat: dict[str, Any]) -> dict[str, Any]:
@@ -205,33 +190,6 @@ def nested(flat: dict[str, Any]) -> dict[str, Any]:
 
 def _silent(*_args: Any, **_kwargs: Any) -> None:
     """Training's log lines would garble the progress bar of a grid."""
-
-
-def _call(train: Any, job: TrainingJob) -> Any:
-    """Pass what a train_policy() takes, by name; hyperparameters as one dict."""
-    parameters = inspect.signature(train).parameters
-    offered = {"scenario": job.scenario, "algo": job.algo, "timesteps": job.timesteps,
-               "seed": job.seed, "out": Path(job.out), "out_dir": Path(job.out),
-               "progress": False, "quiet": True}
-    hyperparams = nested(dict(job.hyperparams))
-    for name in ("hyperparams", "overrides", "config_overrides"):
-        if name in parameters:
-            offered[name] = hyperparams
-            break
-    else:
-        offered.update(hyperparams)
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    kwargs = {k: v for k, v in offered.items() if takes_any or k in parameters}
-    return train(**kwargs)
-
-
-def _model_path(result: Any, out: Path) -> Path | None:
-    for candidate in (result, getattr(result, "model_path", None), getattr(result, "path", None),
-                      Path(getattr(result, "out", out)) / "model.zip"):
-        if isinstance(candidate, str | Path) and Path(candidate).is_file():
-            return Path(candidate)
-    found = sorted(out.rglob("model.zip")) if out.is_dir() else []
-    return found[0] if found else None
 
 
 # -- the command ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from sim.intervals import FEW_SEEDS
 from sim.scenario import Scenario
 
 
@@ -37,9 +38,14 @@ def print_summary(summary: pd.DataFrame, title: str) -> None:
     numeric = ["arrived", "served", "abandoned", "unresolved", "abandon_rate", "mean_wait_min",
                "p95_wait_min", "service_level", "cost_per_hour"]
     means = summary.groupby(["policy", "ticket_type"], sort=False)[numeric].mean().reset_index()
-    table = Table(title=title, title_justify="left")
+    seeds = summary["seed"].nunique()
+    title += f" (mean over {seeds} seed{'s' if seeds != 1 else ''} per row)"
+    table = Table(title=title, title_justify="left",
+                  caption="tickets per run (one horizon); waits in minutes; SLA met: share answered within "
+                          "the type's sla_minutes; cost: waiting and abandonment cost per hour, "
+                          "in the scenario's money", caption_justify="left")
     for column in ("policy", "ticket type", "arrived", "served", "aband.", "unres.", "aband. %",
-                   "mean wait", "p95 wait", "SLA met", "cost/h"):
+                   "mean wait min", "p95 wait min", "SLA met", "cost/h"):
         table.add_column(column, justify="left" if column in ("policy", "ticket type") else "right")
     for row in means.itertuples():
         table.add_row(row.policy, row.ticket_type, f"{row.arrived:,.0f}", f"{row.served:,.0f}",
@@ -52,3 +58,11 @@ def print_summary(summary: pd.DataFrame, title: str) -> None:
     if not console.is_terminal:
         console = Console(width=140)
     console.print(table)
+
+
+def warn_if_few_seeds(seeds: int) -> None:
+    """Intervals from a handful of seeds are wide and rough: say so."""
+    if seeds < FEW_SEEDS:
+        click.echo(f"note: only {seeds} seed(s): the 95% intervals are wide (t with {seeds - 1} "
+                   f"degrees of freedom); use --seeds {FEW_SEEDS} or more to compare policies",
+                   err=True)

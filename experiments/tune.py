@@ -11,8 +11,8 @@ from agents.evaluation import simulated_costs
 from agents.heuristics import HEURISTICS
 from agents.index.rule import rule_document
 from agents.index.tune import rule_cost, tune_index
+from agents.progress import PlannedBar
 from experiments.errors import UserError
-from experiments.progress import PlannedBar
 from sim.atomic import write_json
 from sim.intervals import paired_interval
 from sim.metrics import cost_per_hour

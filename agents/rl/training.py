@@ -87,19 +87,20 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     eval_days = held_out_days(config.evaluation.days)
 
     # -- the heuristics, the teacher and its demonstrations ----------------------------
-    costs = _rank_heuristics(scenario, eval_days, log)
+    costs = _rank_heuristics(scenario, eval_days, log, progress_bar)
     best = next(iter(costs))
     teaching = config.warm_start.enabled and config.algo in ACTOR_CRITIC
-    tuned = _tune_teacher(scenario, config, log) if (
+    tuned = _tune_teacher(scenario, config, log, progress_bar) if (
         teaching and config.warm_start.teacher == "tuned_index") else None
-    config, demos = _demonstrations(scenario, config, best, tuned, teaching, log)
+    config, demos = _demonstrations(scenario, config, best, tuned, teaching, log, progress_bar)
 
     # -- the envs, the model and its warm start ----------------------------------------
     venv, eval_env = _envs(scenario, config, eval_days)
     model = build_model(config, venv, out / "tensorboard")
     report: dict[str, Any] = {}
     if teaching:
-        report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log)
+        report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log,
+                             progress_bar)
         report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
     _save_config(out / "config.yaml", scenario, config, costs, report)
 
@@ -126,22 +127,28 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     return result
 
 
-def _rank_heuristics(scenario: Scenario, eval_days: list[int], log) -> dict[str, float]:
+def _rank_heuristics(scenario: Scenario, eval_days: list[int], log,
+                     progress: bool) -> dict[str, float]:
     from agents.evaluation import simulated_costs
 
     log(f"ranking heuristics on {len(eval_days)} held-out days ...")
-    costs = simulated_costs(scenario, eval_days, RANKED_HEURISTICS)
+    costs = simulated_costs(scenario, eval_days, RANKED_HEURISTICS, progress=progress)
     log("  " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
     return costs
 
 
-def _tune_teacher(scenario: Scenario, config: TrainConfig, log):
+def _tune_teacher(scenario: Scenario, config: TrainConfig, log, progress: bool):
     from agents.index.tune import tune_index
+    from agents.progress import PlannedBar
 
     days = config.warm_start.tune_days
     log(f"tuning an index rule on {days} training days ...")
-    tuned = tune_index(scenario, training_days(config.seed + 1, days), workers=config.n_envs,
-                       reservations=not config.work_conserving)
+    bar = PlannedBar("tuning the index rule", disable=not progress)
+    try:
+        tuned = tune_index(scenario, training_days(config.seed + 1, days), workers=config.n_envs,
+                           reservations=not config.work_conserving, progress=bar)
+    finally:
+        bar.close()
     held = "".join(f", {kind} {dict(_nonzero(scenario, values))}"
                    for kind, values in (("queue reserve", tuned.reserve),
                                         ("keep free", tuned.keep_free)) if values)
@@ -151,7 +158,7 @@ def _tune_teacher(scenario: Scenario, config: TrainConfig, log):
 
 
 def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
-                    log):
+                    log, progress: bool):
     """The teacher's days (the best heuristic's if not teaching: for the reward scale)."""
     from agents.rl.warmstart import demonstrate
 
@@ -163,7 +170,8 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
                            work_conserving=config.work_conserving, seed=config.seed,
                            weights=tuned.weights if tuned else None,
                            reserve=tuned.reserve if tuned else None,
-                           keep_free=tuned.keep_free if tuned else None, workers=config.n_envs)
+                           keep_free=tuned.keep_free if tuned else None, workers=config.n_envs,
+                           progress=progress)
 
     demos = collect()
     if config.work_conserving and len(demos.actions) == 0:
@@ -186,13 +194,14 @@ def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int]):
     return venv, eval_env
 
 
-def _warm_start(model, demos, config: TrainConfig, source: str, log) -> dict[str, Any]:
+def _warm_start(model, demos, config: TrainConfig, source: str, log,
+                progress: bool) -> dict[str, Any]:
     from agents.rl.warmstart import clone
 
     ws = config.warm_start
     report = clone(model, demos, _demo_returns(demos, config), masked=config.algo in MASKED,
                    epochs=ws.epochs, batch_size=ws.batch_size, learning_rate=ws.learning_rate,
-                   smoothing=ws.smoothing, seed=config.seed)
+                   smoothing=ws.smoothing, seed=config.seed, progress=progress)
     log(f"warm start from {source} ({len(demos.actions)} decisions): "
         f"agreement {report['agreement']:.3f}, "
         f"value explained variance {report['value_explained_variance']:.2f}")

@@ -18,6 +18,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from agents.heuristics import HEURISTICS
 from agents.index.rule import IndexRule
 from agents.parallel import Pool
+from agents.progress import steps
 from agents.rl.discount import step_discount
 from sim.decision import Policy
 from sim.env import SupportQueueEnv
@@ -64,7 +65,8 @@ def make_teacher(heuristic: str, weights: Sequence[float] | None = None,
 def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
                 explore: float = 0.0, work_conserving: bool = False, seed: int = 0,
                 weights: Sequence[float] | None = None, reserve: Sequence[int] | None = None,
-                keep_free: Sequence[int] | None = None, workers: int = 1) -> Demonstrations:
+                keep_free: Sequence[int] | None = None, workers: int = 1,
+                progress: bool = False) -> Demonstrations:
     """Let the teacher (the heuristic, or the index rule with `weights`) drive the env.
 
     `actions` are always the teacher's choices (the labels to clone); with
@@ -76,7 +78,9 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
     jobs = [(scenario, heuristic, int(day), explore, work_conserving, seed + i, weights, reserve,
              keep_free) for i, day in enumerate(days)]
     with Pool(workers, len(jobs)) as pool:
-        parts = pool.map(_demonstrate_day, jobs)
+        parts = pool.map(_demonstrate_day, jobs, wrap=lambda results: steps(
+            results, "teacher's demonstrations", total=len(jobs), unit="day",
+            disable=not progress))
     return Demonstrations(*(np.concatenate([getattr(p, f) for p in parts])
                             for f in ("obs", "masks", "actions", "rewards", "elapsed", "last")))
 
@@ -112,7 +116,7 @@ def _demonstrate_day(job: tuple) -> Demonstrations:
 
 def clone(model: BaseAlgorithm, demos: Demonstrations, returns: np.ndarray, *, masked: bool,
           epochs: int, batch_size: int, learning_rate: float, smoothing: float = 0.0,
-          vf_coef: float = 0.5, seed: int = 0) -> dict[str, float]:
+          vf_coef: float = 0.5, seed: int = 0, progress: bool = False) -> dict[str, float]:
     """Fit the actor to the demonstrated actions and the critic to their returns.
 
     With `smoothing` > 0 the target puts that much probability evenly on the
@@ -130,7 +134,7 @@ def clone(model: BaseAlgorithm, demos: Demonstrations, returns: np.ndarray, *, m
     others = others / others.sum(1, keepdim=True).clamp_min(1.0)
     rng = np.random.default_rng(seed)
     n = len(actions)
-    for _ in range(epochs):
+    for _ in steps(range(epochs), "warm start (cloning)", unit="epoch", disable=not progress):
         order = th.as_tensor(rng.permutation(n))
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]

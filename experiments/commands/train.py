@@ -10,22 +10,25 @@ import click
 @click.command()
 @click.argument("scenario")
 @click.option("--algo", default="maskable_ppo", show_default=True,
-              help="maskable_ppo, ppo, dqn or a2c "
-                   "(hyperparameters: agents/hyperparams/<algo>.yaml).")
-@click.option("--timesteps", default=None,
+              type=click.Choice(["maskable_ppo", "ppo", "dqn", "a2c"]),
+              help="The algorithm (hyperparameters: agents/rl/hyperparams/<algo>.yaml).")
+@click.option("--timesteps", default=None, type=click.IntRange(min=1, max=10**9),
               help="Env steps (decisions) to learn from [default: from the hyperparameter file].")
-@click.option("--seed", default="0", show_default=True, help="Seed of the training run.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0, max=2**31 - 1),
+              help="Seed of the training run.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: results/runs/train/<scenario>/<algo>-seed<S>].")
 @click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(min=0),
               help="Compare with the heuristics on simulation seeds 0..N-1 afterwards (0: skip).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(scenario: str, algo: str, timesteps: str | None, seed: str, out: Path | None,
+def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | None,
           eval_seeds: int, quiet: bool) -> None:
     """Train a policy for SCENARIO (a path or a name in scenarios/).
 
     Writes model.zip, config.yaml (resolved), evaluations.npz, learning_curve.png,
-    evaluation.csv, comparison.csv and evaluation.png into the output folder.
+    evaluation.csv, comparison.csv and evaluation.png into the output folder, with
+    best/ (the best model on held-out days), checkpoints/ and tensorboard/
+    (`tensorboard --logdir OUT/tensorboard`).
     The model file is a pickle: load only model files you trust.
     """
     from experiments.train import run

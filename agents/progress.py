@@ -1,4 +1,4 @@
-"""Progress with the time left, for work whose size grows as it goes (tuning passes)."""
+"""Progress bars with the time left, for the long phases of tuning and training."""
 
 from __future__ import annotations
 
@@ -20,3 +20,9 @@ class PlannedBar:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def steps(iterable, description: str, *, total: int | None = None, unit: str = "it",
+          disable: bool = False):
+    """`iterable` with a bar and the time left (tqdm), gone when done."""
+    return tqdm(iterable, desc=description, total=total, unit=unit, disable=disable, leave=False)
