@@ -57,6 +57,19 @@ def cli() -> None:
     """routelab: learn and judge ticket-routing policies for customer support."""
 
 
+def usage_line(error: click.UsageError) -> str:
+    """A usage mistake as one line naming the option: `--seeds: 0 is not in the range ...`."""
+    command = error.ctx.command_path.removeprefix("routelab").strip() if error.ctx else ""
+    where = f"{command}: " if command else ""
+    param = getattr(error, "param", None)
+    if param is not None and error.message:
+        name = param.opts[0] if param.opts else param.name
+        if param.param_type_name == "argument":
+            name = param.human_readable_name
+        return f"{where}{name}: {error.message}"
+    return f"{where}{error.format_message()} (see --help)"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns an Exit's code instead of exiting.
@@ -67,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("routelab: aborted", err=True)
         return 130
+    except click.UsageError as error:
+        click.echo(f"routelab: error: {usage_line(error)}", err=True)
+        return EXIT_BAD_INPUT
     except click.ClickException as error:
         error.show()
         return error.exit_code

@@ -192,10 +192,10 @@ def test_a_model_for_another_scenario_is_refused(trained_by_the_command):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--algo", "sac"], "--algo: unknown algorithm"),
-    (["--timesteps", "lots"], "--timesteps: expected a whole number"),
-    (["--timesteps", "0"], "--timesteps: must be >= 1"),
-    (["--seed", "-3"], "--seed: must be >= 0"),
+    (["--algo", "sac"], "train: --algo: 'sac' is not one of"),
+    (["--timesteps", "lots"], "train: --timesteps: 'lots' is not a valid integer"),
+    (["--timesteps", "0"], "train: --timesteps: 0 is not in the range 1<="),
+    (["--seed", "-3"], "train: --seed: -3 is not in the range 0<="),
 ])
 def test_train_bad_input_is_one_line_and_exit_2(fast_slow, capsys, args, message):
     assert main(["train", str(fast_slow), *args]) == 2

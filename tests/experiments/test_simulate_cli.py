@@ -42,7 +42,7 @@ def micro(tmp_path: Path) -> Path:
 def test_simulate_writes_the_contract_files(micro, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["simulate", str(micro), "--policy", "cmu", "--seeds", "3", "--out", str(out)]) == 0
-    assert "micro: cmu over 3 seed(s)" in capsys.readouterr().out
+    assert "micro: cmu (mean over 3 seeds per row)" in capsys.readouterr().out
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS
     assert set(CONTRACT_COLUMNS) <= set(summary.columns)
