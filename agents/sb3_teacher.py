@@ -23,7 +23,6 @@ import numpy as np
 
 from agents.heuristics import Heuristic
 from sim.decision import DecisionView
-from sim.env import can_hold
 from sim.metrics import summary_rows, ticket_table
 from sim.model import SupportModel
 from sim.scenario import Scenario
@@ -56,7 +55,7 @@ class WeightedIndex(Heuristic):
     def decide(self, view: DecisionView, pairs: Sequence[int]) -> int:
         if not self.non_idling:
             open_pairs = [p for p in pairs if self._open(view, p)]
-            if not open_pairs and can_hold(view):
+            if not open_pairs and view.can_hold:
                 return view.hold
             pairs = open_pairs or pairs
         return super().decide(view, pairs)
