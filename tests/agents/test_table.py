@@ -43,7 +43,8 @@ agent_groups:
 
 def _cases() -> list[tuple[str, dict, dict]]:
     return [(f"{block['name']}: {case['what']}", block["table"], case)
-            for block in VECTORS["tables"] for case in block["cases"]]
+            for block in VECTORS["tables"] if block["table"]["version"] == 1
+            for case in block["cases"]]
 
 
 @pytest.mark.parametrize(("label", "table", "case"), _cases(), ids=lambda v: str(v)[:60])
