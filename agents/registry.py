@@ -33,7 +33,7 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
 
         return load_model_policy(path, scenario)
     if kind == "table" and path:
-        from agents.table import load_table_policy
+        from agents.tables.document import load_table_policy
 
         return load_table_policy(path, scenario, force=force)
     if spec == "optimal":

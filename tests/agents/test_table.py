@@ -196,7 +196,7 @@ def _action_range(document):
 MALFORMED = {
     "not JSON": (_mutate(lambda d: json.dumps(d)[:-3]), "not valid JSON"),
     "wrong format": (_mutate(_set("format", "routing-table")), "format: expected"),
-    "wrong version": (_mutate(_set("version", 2)), "version: unsupported version 2"),
+    "wrong version": (_mutate(_set("version", 3)), "version: unsupported version 3"),
     "missing field": (_mutate(_drop("rows")), "rows: required"),
     "bad edges": (_mutate(_edges), "features[1].edges: must be strictly increasing"),
     "key length": (_mutate(_key_length), "rows[0].key: has 3 bin indices, expected 4"),

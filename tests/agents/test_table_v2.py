@@ -23,6 +23,7 @@ from agents.tables.document import (
 )
 from agents.tables.facts import canonical_scenario_json, scenario_facts
 from agents.tables.vectors import OUT, apply_change, build, dumps
+from experiments.cli import main
 from sim.model import SupportModel
 from sim.scenario import list_scenarios, load_scenario, parse_scenario
 
@@ -86,10 +87,14 @@ def test_the_canonical_text_is_what_the_scenario_hash_covers(path):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_upgrade_keeps_rows_and_decisions_and_embeds_the_facts(path):
-    document = json.loads(path.read_text(encoding="utf-8"))
-    scenario = load_scenario(document["scenario"])
+    shipped = json.loads(path.read_text(encoding="utf-8"))
+    scenario = load_scenario(shipped["scenario"])
+    # A shipped file of version 2 is checked as the upgrade of its version 1 form.
+    document = {k: v for k, v in shipped.items() if k != "scenario_facts"} | {"version": 1}
     upgraded = upgrade_document(document, scenario)
     assert upgraded["version"] == 2 and document["version"] == 1  # the input is not changed
+    if shipped["version"] == 2:
+        assert upgraded == shipped
     assert upgraded["rows"] == document["rows"] and list(upgraded)[-1] == "rows"
     assert upgraded["scenario_facts"] == scenario_facts(scenario)
     assert {k: v for k, v in upgraded.items() if k not in ("version", "scenario_facts",
@@ -219,3 +224,18 @@ def test_reading_an_index_table_imports_no_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
                             text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_command_line_runs_a_version_2_table_and_refuses_a_broken_one(tmp_path, capsys):
+    scenario_path = tmp_path / "vectors.yaml"
+    scenario_path.write_text(json.dumps(VECTORS["scenario"]))  # JSON is YAML
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(_vector_table("index_default")))
+    broken = apply_change(_vector_table("index_default"), VECTORS["invalid_tables"][-1])
+    bad.write_text(json.dumps(broken))
+    assert main(["simulate", str(scenario_path), "--policy", f"table:{good}",
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["simulate", str(scenario_path), "--policy", f"table:{bad}",
+                 "--out", str(tmp_path / "out2"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"routelab: error: {bad}: default.kind: expected 'index', got \"indx\"\n"
