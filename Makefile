@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint speed clean
+.PHONY: demo test test-go venv lint speed clean
 
 venv: $(STAMP)
 
@@ -20,9 +20,18 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -n 2 --durations=15
+	@$(MAKE) --no-print-directory test-go
+
+# The Go reader of lookup tables (clients/go): every test vector and shipped table.
+test-go:
+	@if command -v go >/dev/null 2>&1; then \
+		cd clients/go && go vet ./... && go test -count=1 ./...; \
+	else echo "go not found: skipped the Go reader tests (clients/go)"; fi
 
 lint: venv
 	$(BIN)/ruff check sim agents experiments tests
+	@if command -v gofmt >/dev/null 2>&1; then test -z "$$(gofmt -l clients/go)" \
+		|| { echo "gofmt: reformat $$(gofmt -l clients/go)"; exit 1; }; fi
 
 speed: venv
 	$(BIN)/routelab speed

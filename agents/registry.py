@@ -10,6 +10,7 @@ import difflib
 
 from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
+from agents.specs import policy_label  # noqa: F401 - part of the registry's interface
 from sim.decision import Policy
 from sim.scenario import Scenario
 
@@ -34,7 +35,7 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
 
         return load_index_rule(path, scenario, force=force)
     if kind == "table" and path:
-        from agents.tables.policy import load_table_policy
+        from agents.tables.document import load_table_policy
 
         return load_table_policy(path, scenario, force=force)
     if spec == "optimal":
@@ -45,14 +46,3 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
     hint = f"; did you mean {close[0]}?" if close else ""
     known = ", ".join(policy_names())
     raise PolicyError(f"--policy: unknown policy {spec!r}{hint} (known: {known})")
-
-
-def policy_label(spec: str) -> str:
-    """A short name for a policy spec, fit for file paths and tables."""
-    kind, _, path = spec.partition(":")
-    if not path:
-        return spec
-    from pathlib import Path
-
-    stem = Path(path).stem if Path(path).stem not in ("model", "policy") else Path(path).parent.name
-    return f"{kind}-{stem}"

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 import click
 
-from agents.tables.policy import TablePolicy, load_table_policy
+from agents.tables.document import load_table_policy
+from agents.tables.policy import TablePolicy
 from sim.decision import DecisionView
 from sim.model import SupportModel
 from sim.scenario import Scenario, load_scenario

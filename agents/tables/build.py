@@ -1,7 +1,7 @@
 """Build a lookup table from any policy: record its decisions, bin the states, keep the majority.
 
 The method (features, bin edges, majority, fallback, fidelity) is described in
-docs/lookup-table.md; the file format is read by agents/table.py.
+docs/lookup-table.md; the file format is read by agents/tables/read.py and document.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import numpy as np
 
 from agents.heuristics import HEURISTICS, Heuristic
 from agents.registry import make_policy
+from agents.tables.document import repository_spec
+from agents.tables.facts import scenario_facts
 from agents.tables.fidelity import Progress, measure_fidelity
 from agents.tables.keys import feature_getter, pair_name
 from agents.tables.read import FORMAT, VERSION, parse_table
@@ -241,10 +243,11 @@ def build_export(scenario: Scenario, source_spec: str, recording: Recording,
     n_actions = len(scenario.type_names) * len(scenario.group_names) + 1
     document: dict[str, Any] = {
         "format": FORMAT, "version": VERSION, "scenario": scenario.name,
-        "scenario_sha256": scenario.sha256(), "source_policy": source_spec,
+        "scenario_sha256": scenario.sha256(), "source_policy": repository_spec(source_spec),
         "features": features,
         "actions": [pair_name(scenario, a) for a in range(n_actions)],
         "default": default,
+        "scenario_facts": scenario_facts(scenario),  # a reader needs the file alone
     }
     # A size cut drops rows that do not beat the fallback first, then the rarest.
     order = sorted(tallies, key=lambda k: (not tallies[k].beats_fallback,

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from agents.errors import PolicyError
-from agents.heuristics import HEURISTICS, Heuristic
+from agents.heuristics import HEURISTICS
 from agents.tables.keys import HOLD, PAIR_SEPARATOR, Getter, feature_getter, state_key
-from agents.tables.read import LookupTable, read_table
-from sim.decision import DecisionView
+from agents.tables.read import LookupTable
+from sim.decision import DecisionView, Policy
 from sim.scenario import Scenario
 
 
@@ -36,7 +36,9 @@ class TablePolicy:
     exactly when no row does (and the model may then skip one-pair decisions).
     """
 
-    def __init__(self, table: LookupTable, scenario: Scenario, name: str | None = None) -> None:
+    def __init__(self, table: LookupTable, scenario: Scenario, name: str | None = None,
+                 fallback: Policy | None = None) -> None:
+        """`fallback` replaces the table's default heuristic (a version 2 index default)."""
         self.table = table
         self.name = name or f"table:{Path(table.source).name}"
         getters, edges = self._bind_features(table, scenario)
@@ -44,8 +46,8 @@ class TablePolicy:
         codes = self._bind_actions(table, scenario)
         self._rows = {key: codes[action] for key, action in table.rows.items()}
         self._hold = len(scenario.type_names) * len(scenario.group_names)
-        self.non_idling = self._hold not in self._rows.values()
-        self.fallback: Heuristic = HEURISTICS[table.default]()
+        self.fallback: Policy = fallback if fallback is not None else HEURISTICS[table.default]()
+        self.non_idling = self._hold not in self._rows.values() and self.fallback.non_idling
         self.counts = LookupCounts()
 
     @staticmethod
@@ -94,12 +96,6 @@ class TablePolicy:
                 counts.used += 1
                 return action
         return self.fallback.decide(view, pairs)
-
-
-def load_table_policy(path: str | Path, scenario: Scenario, force: bool = False) -> TablePolicy:
-    """The `table:PATH` policy for a scenario; the file must be built for that scenario."""
-    table = read_table(path)
-    return bind_table(table, scenario, force=force)
 
 
 def bind_table(table: LookupTable, scenario: Scenario, *, force: bool = False,

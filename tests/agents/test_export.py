@@ -58,7 +58,7 @@ def test_the_file_follows_the_contract(scenario, fifo_export):
     document = json.loads(fifo_export.text)
     assert list(document)[:8] == ["format", "version", "scenario", "scenario_sha256",
                                   "source_policy", "features", "actions", "default"]
-    assert document["format"] == "routelab-lookup-table" and document["version"] == 1
+    assert document["format"] == "routelab-lookup-table" and document["version"] == 2
     assert document["scenario_sha256"] == scenario.sha256()
     assert document["actions"] == ["billing->billing_team", "billing->generalists",
                                    "tech->billing_team", "tech->generalists", "hold"]

@@ -1,0 +1,3 @@
+module routelab/clients/go/lookuptable
+
+go 1.19
