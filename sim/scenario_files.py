@@ -1,9 +1,10 @@
 """Where scenario files are and how they are read.
 
-The shipped scenarios live in scenarios/ at the top of the repository. A
-wheel carries them as the data folder sim/scenarios (pyproject.toml maps that
-package to scenarios/), so they are found by name from any directory, from a
-checkout or an installed package alike.
+The shipped scenarios live in scenarios/ at the top of the repository;
+sim/scenarios is a symbolic link to it, so a wheel carries them as package
+data of `sim` (pyproject.toml) and they are found by name from any
+directory, from a checkout or an installed package alike. Where the link is
+missing (a checkout without symbolic links), the checkout's folder is used.
 
 YAML is read strictly: a key given twice in one mapping is an error (plain
 YAML keeps the last one without a word), and so is a file too big or too
@@ -24,13 +25,14 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def scenario_dir(candidates: list[Path] | None = None) -> Path:
-    """The folder of shipped scenarios: the wheel's sim/scenarios, else the checkout's scenarios/."""
+    """The folder of shipped scenarios: sim/scenarios (installed, or the link in a checkout),
+    else the checkout's scenarios/; links resolved, so a checkout names scenarios/."""
     if candidates is None:
         packaged = resources.files("sim") / "scenarios"
         candidates = [Path(str(packaged)), Path(__file__).resolve().parent.parent / "scenarios"]
     for candidate in candidates:
         if candidate.is_dir():
-            return candidate
+            return candidate.resolve()
     return candidates[-1]
 
 

@@ -51,20 +51,22 @@ def test_scenarios_are_found_by_name_from_any_directory(tmp_path, monkeypatch, c
 def test_an_installed_copy_comes_before_the_checkout(tmp_path):
     packaged, checkout = tmp_path / "site" / "sim" / "scenarios", tmp_path / "repo" / "scenarios"
     checkout.mkdir(parents=True)
-    assert scenario_dir([packaged, checkout]) == checkout  # a checkout: no sim/scenarios folder
+    assert scenario_dir([packaged, checkout]) == checkout  # no sim/scenarios (a link not made)
     packaged.mkdir(parents=True)
-    assert scenario_dir([packaged, checkout]) == packaged  # a wheel
+    assert scenario_dir([packaged, checkout]) == packaged  # a wheel's real folder
+    packaged.rmdir()
+    packaged.symlink_to(checkout)
+    assert scenario_dir([packaged, checkout]) == checkout  # a checkout's link, resolved
 
 
 def test_the_wheel_carries_the_scenarios_folder():
     # Building a wheel is too slow for the suite; this checks what the wheel relies on:
-    # the package sim.scenarios is the folder scenarios/, its YAML files are package
-    # data, and the folder holds nothing else (docs/DESIGN.md: one YAML file per scenario).
+    # sim/scenarios is the folder scenarios/, its YAML files are package data of sim,
+    # and the folder holds nothing else (docs/DESIGN.md: one YAML file per scenario).
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "sim.scenarios" in config["packages"]
-    assert config["package-dir"]["sim.scenarios"] == "scenarios"
-    assert config["package-data"]["sim.scenarios"] == ["*.yaml"]
-    assert SCENARIO_DIR.resolve() == (ROOT / "scenarios").resolve()
+    assert "scenarios/*.yaml" in config["package-data"]["sim"]
+    assert (ROOT / "sim" / "scenarios").resolve() == (ROOT / "scenarios").resolve()
+    assert SCENARIO_DIR == (ROOT / "scenarios").resolve()
     assert sorted(p.name for p in (ROOT / "scenarios").iterdir()) == [p.name for p in list_scenarios()]
 
 
