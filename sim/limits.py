@@ -45,5 +45,7 @@ MAX_EXPECTED_TICKETS = 10_000_000   # per run, transfers included (~0.45 kB each
 MAX_STAFFING_CHANGES = 1_000_000    # head-count changes scheduled in one run
 
 # -- seeds (the command line: `--seeds N`, `--seed S`) ------------------------------
-MAX_SEEDS = 100_000                 # seeds 0..N-1 of one command
-MAX_SEED = 2**32 - 1                # one seed value
+# Evaluation days 0..N-1 stay below the first held-out training day (1000), so
+# no policy is judged on a day it was tuned on; one seed fits a signed 32-bit int.
+MAX_SEEDS = 1_000                   # seeds 0..N-1 of one command
+MAX_SEED = 2**31 - 1                # one seed value

@@ -83,6 +83,10 @@ def read_document(path: Path) -> object:
         raise ScenarioError(source, where, f"not valid YAML ({problem})") from None
     except RecursionError:
         raise ScenarioError(source, "", "nested too deeply to be a scenario") from None
+    except ScenarioError:
+        raise
+    except (ValueError, OverflowError) as error:  # a scalar the constructor cannot make a value of
+        raise ScenarioError(source, "YAML", f"a value cannot be read ({error})") from None
     finally:
         loader.dispose()
 

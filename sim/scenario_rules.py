@@ -48,7 +48,10 @@ class FieldError(ValueError):
 
 def number(value: float) -> str:
     """A number as a message shows it: 8,784 or 1e+09 or 0.25."""
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int too big for a float
+        return f"a {int(value).bit_length()}-bit number"
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
     return f"{value:,.6g}"
@@ -60,7 +63,8 @@ def over(limit: float, unit: str = "") -> str:
 
 
 def above_limit(value: float, limit: float, unit: str = "") -> str:
-    return f"{number(value)}{unit} is {over(limit, unit)}"
+    shown = number(value)
+    return f"{shown if shown.endswith('-bit number') else shown + unit} is {over(limit, unit)}"
 
 
 def check_name(name: str) -> str:

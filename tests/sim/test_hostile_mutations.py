@@ -36,7 +36,8 @@ from sim.scenario import SCENARIO_DIR, load_scenario
 from sim.scenario_rules import expected_tickets, staffing_changes
 
 SHIPPED = {p.stem: yaml.safe_load(p.read_text()) for p in sorted(SCENARIO_DIR.glob("*.yaml"))}
-HOSTILE_VALUES = [math.inf, -math.inf, math.nan, 0, -1, 0.5, 1, 24, 1e9, 1e200, 10**30, 1e-300, True, False,
+HOSTILE_VALUES = [math.inf, -math.inf, math.nan, 0, -1, 0.5, 1, 24, 1e9, 1e200, 10**30, 10**400, 1e-300,
+                  True, False,
                   None, "", "x", "ALL", "1e3", [], {}, [1.0] * 24,
                   {"dist": "lognormal", "mean": 5, "cv": 1e200}]
 HOSTILE_NAMES = ["ALL", "all", "bill->x", "a/b", "a.b", "..", "", "x" * 100, "surge", "hold", "ok_name"]

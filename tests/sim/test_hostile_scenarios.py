@@ -111,6 +111,15 @@ ISSUE_CASES = [
      "ticket_types.fraud.arrivals_per_hour", "peak rate"),
     ("head count typo", edit("mmc", "agents: 12", "agents: 1200000"),
      "agent_groups.agents.agents", "1,200,000 agents is above the limit of 100,000 agents"),
+    # Found while testing: numbers YAML can write but floats cannot hold, and odd scalars.
+    ("400-digit head count", edit("mmc", "agents: 12", "agents: 1" + "0" * 400),
+     "agent_groups.agents.agents", "a 1329-bit number is above the limit of 100,000 agents"),
+    ("5000-digit number", edit("mmc", "agents: 12", "agents: 1" + "0" * 5000),
+     "YAML", "a value cannot be read (Exceeds the limit (4300 digits)"),
+    ("impossible date", edit("mmc", "horizon_hours: 48", "horizon_hours: 2001-13-45"),
+     "YAML", "a value cannot be read (month must be in 1..12)"),
+    ("python object tag", edit("mmc", "horizon_hours: 48", "horizon_hours: !!python/object:os.system x"),
+     "line 6", "not valid YAML (could not determine a constructor"),
 ]
 
 
