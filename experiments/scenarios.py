@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from sim.scenario import Scenario, list_scenarios, load_scenario
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 def describe(scenario: Scenario) -> tuple[str, ...]:
@@ -22,9 +25,10 @@ def scenarios(files: tuple[str, ...]) -> None:
     With FILES (paths or scenario names), check each one and list it the same
     way; the first that is not valid is reported in one line (exit status 2).
     """
+    from sim.scenario import list_scenarios, load_scenario  # --help stays light
+
     rows = [describe(load_scenario(f)) for f in files or [p.stem for p in list_scenarios()]]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        name, types, groups, hours, description = row
+    for name, types, groups, hours, description in rows:
         click.echo(f"{name:<{widths[0]}}  {types:>{widths[1]}}  {groups:>{widths[2]}}  "
                    f"{hours:>{widths[3]}}  {description}".rstrip())
