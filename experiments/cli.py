@@ -28,6 +28,8 @@ SUBCOMMANDS = {
                "Rebuild report.html and the plots of a results folder from its tables."),
     "solve": ("experiments.commands.solve", "solve",
               "The exact optimal cost per hour of a small scenario."),
+    "scenarios": ("experiments.commands.scenarios", "scenarios",
+                  "List the shipped scenarios: name, ticket types, agent groups, hours."),
     "tune": ("experiments.commands.tune", "tune",
              "Tune the index rule of a scenario on training days (index:FILE.json)."),
     "speed": ("experiments.speed", "speed",

@@ -14,9 +14,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,56 +25,79 @@ from pydantic import (
     model_validator,
 )
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+from sim import limits
+from sim.scenario_files import SCENARIO_DIR, list_scenarios, read_document, resolve_scenario_path
+from sim.scenario_rules import (
+    LIMITS_DOC,
+    FieldError,
+    ScenarioError,
+    above_limit,
+    check_name,
+    check_scenario,
+)
+
+__all__ = ["SCENARIO_DIR", "ScenarioError", "Scenario", "load_scenario", "parse_scenario",
+           "list_scenarios", "resolve_scenario_path"]
+
 HOURS_PER_DAY = 24
 MINUTES_PER_HOUR = 60.0
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; `str()` is the one line shown to users."""
+def _not_a_boolean(value: object) -> object:
+    # YAML reads true/false/yes/no/on/off as booleans, and pydantic would take them as 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
 
-    def __init__(self, source: str, field: str, message: str) -> None:
-        self.source, self.field, self.message = source, field, message
-        where = f"{source}: {field}: " if field else f"{source}: "
-        super().__init__(where + message)
+
+def _at_most(limit: float, unit: str = "") -> AfterValidator:
+    def check(value: float) -> float:
+        if value > limit:
+            raise ValueError(above_limit(value, limit, unit))
+        return value
+    return AfterValidator(check)
+
+
+# Every number in a scenario: finite (the models forbid inf and NaN), never a boolean.
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+Count = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=0), _at_most(limits.MAX_AGENTS, " agents")]
+Name = Annotated[str, AfterValidator(check_name)]
+Hours = Annotated[Number, Field(ge=0), _at_most(limits.MAX_HORIZON_HOURS, " hours")]
+PositiveHours = Annotated[Number, Field(gt=0), _at_most(limits.MAX_HORIZON_HOURS, " hours")]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Distribution(_Frozen):
     """A positive random duration in minutes, given by its mean and cv."""
 
     dist: Literal["exponential", "lognormal", "gamma", "deterministic"]
-    mean: float = Field(gt=0)
-    cv: float | None = Field(default=None, ge=0)
+    mean: Annotated[Number, Field(gt=0)]
+    cv: Annotated[Number, Field(ge=0), _at_most(limits.MAX_CV)] | None = None
 
     @model_validator(mode="after")
     def _cv_where_needed(self) -> Distribution:
         if self.dist in ("lognormal", "gamma") and self.cv is None:
-            raise _FieldError("cv", f"required for {self.dist}")
+            raise FieldError("cv", f"required for {self.dist}")
         if self.dist == "gamma" and self.cv == 0:
-            raise _FieldError("cv", "must be > 0 for gamma (use deterministic)")
+            raise FieldError("cv", "must be > 0 for gamma (use deterministic)")
         return self
-
-    @property
-    def effective_cv(self) -> float:
-        """The coefficient of variation the draws actually have."""
-        return {"exponential": 1.0, "deterministic": 0.0}.get(self.dist, self.cv or 0.0)
 
 
 class TicketType(_Frozen):
     channel: Literal["chat", "phone", "email"] = "chat"
-    arrivals_per_hour: float = Field(ge=0)
-    hourly_profile: tuple[float, ...] | None = None
+    arrivals_per_hour: Annotated[Number, Field(ge=0),
+                                 _at_most(limits.MAX_ARRIVALS_PER_HOUR, " per hour")]
+    hourly_profile: tuple[Number, ...] | None = None
     handle_minutes: Distribution
     patience_minutes: Distribution | None = None
-    sla_minutes: float | None = Field(default=None, gt=0)
-    sla_target: float | None = Field(default=None, ge=0, le=1)
-    wait_cost_per_minute: float = Field(default=1.0, ge=0)
-    abandon_cost: float = Field(default=0.0, ge=0)
-    transfers: dict[str, float] = Field(default_factory=dict)
+    sla_minutes: Annotated[Number, Field(gt=0), _at_most(limits.MAX_SLA_MINUTES, " minutes")] | None = None
+    sla_target: Annotated[Number, Field(ge=0, le=1)] | None = None
+    wait_cost_per_minute: Annotated[Number, Field(ge=0), _at_most(limits.MAX_WAIT_COST_PER_MINUTE)] = 1.0
+    abandon_cost: Annotated[Number, Field(ge=0), _at_most(limits.MAX_ABANDON_COST)] = 0.0
+    transfers: dict[str, Number] = Field(default_factory=dict)
 
     @field_validator("hourly_profile")
     @classmethod
@@ -85,6 +109,15 @@ class TicketType(_Frozen):
         if any(p < 0 or not math.isfinite(p) for p in profile):
             raise ValueError("numbers must be finite and >= 0")
         return profile
+
+    @model_validator(mode="after")
+    def _durations_within_limits(self) -> TicketType:
+        for field, dist, limit in (("handle_minutes", self.handle_minutes, limits.MAX_HANDLE_MEAN_MINUTES),
+                                   ("patience_minutes", self.patience_minutes,
+                                    limits.MAX_PATIENCE_MEAN_MINUTES)):
+            if dist is not None and dist.mean > limit:
+                raise FieldError(f"{field}.mean", above_limit(dist.mean, limit, " minutes"))
+        return self
 
     @field_validator("transfers")
     @classmethod
@@ -103,14 +136,14 @@ class TicketType(_Frozen):
 
 
 class Shift(_Frozen):
-    start_hour: float = Field(ge=0, le=HOURS_PER_DAY)
-    end_hour: float = Field(ge=0, le=HOURS_PER_DAY)
-    agents: int = Field(ge=0)
+    start_hour: Annotated[Number, Field(ge=0, le=HOURS_PER_DAY)]
+    end_hour: Annotated[Number, Field(ge=0, le=HOURS_PER_DAY)]
+    agents: Count
 
     @model_validator(mode="after")
     def _not_empty(self) -> Shift:
         if self.start_hour == self.end_hour:
-            raise _FieldError("end_hour", "equals start_hour (for all day use 0 and 24)")
+            raise FieldError("end_hour", "equals start_hour (for all day use 0 and 24)")
         return self
 
     def covers(self, hour_of_day: float) -> bool:
@@ -121,20 +154,24 @@ class Shift(_Frozen):
 
 
 class AgentGroup(_Frozen):
-    agents: int | None = Field(default=None, ge=0)
+    agents: Count | None = None
     shifts: tuple[Shift, ...] | None = None
-    skills: dict[str, float]
-    cost_per_agent_hour: float = Field(default=1.0, gt=0)
+    skills: dict[str, Number]
+    cost_per_agent_hour: Annotated[Number, Field(gt=0), _at_most(limits.MAX_COST_PER_AGENT_HOUR)] = 1.0
 
     @model_validator(mode="after")
     def _one_staffing_rule(self) -> AgentGroup:
         if (self.agents is None) == (self.shifts is None):
-            raise _FieldError("agents", "give either agents (a constant head count) or shifts")
+            raise FieldError("agents", "give either agents (a constant head count) or shifts")
         for ticket_type, speed in self.skills.items():
             if not speed > 0 or not math.isfinite(speed):
-                raise _FieldError(f"skills.{ticket_type}", f"speed must be > 0, got {speed}")
+                raise FieldError(f"skills.{ticket_type}", f"speed must be > 0, got {speed}")
+            if not limits.MIN_SKILL_SPEED <= speed <= limits.MAX_SKILL_SPEED:
+                raise FieldError(f"skills.{ticket_type}",
+                                 f"speed {speed:g} is outside {limits.MIN_SKILL_SPEED:g} to "
+                                 f"{limits.MAX_SKILL_SPEED:g} (see {LIMITS_DOC})")
         if not self.skills:
-            raise _FieldError("skills", "must name at least one ticket type")
+            raise FieldError("skills", "must name at least one ticket type")
         return self
 
     def scheduled_agents(self, hour_of_day: float) -> int:
@@ -153,63 +190,34 @@ class AgentGroup(_Frozen):
 class Surge(_Frozen):
     kind: Literal["surge"]
     ticket_types: tuple[str, ...]
-    start_hour: float = Field(ge=0)
-    end_hour: float = Field(gt=0)
-    factor: float = Field(ge=0)
+    start_hour: Hours
+    end_hour: PositiveHours
+    factor: Annotated[Number, Field(ge=0), _at_most(limits.MAX_SURGE_FACTOR)]
 
 
 class Absence(_Frozen):
     kind: Literal["absence"]
     group: str
-    start_hour: float = Field(ge=0)
-    end_hour: float = Field(gt=0)
-    agents: int = Field(ge=0)
+    start_hour: Hours
+    end_hour: PositiveHours
+    agents: Count
 
 
 Event = Annotated[Surge | Absence, Field(discriminator="kind")]
 
 
 class Scenario(_Frozen):
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=limits.MAX_NAME_LENGTH)
     description: str = ""
-    horizon_hours: float = Field(gt=0)
-    warmup_hours: float = Field(default=0.0, ge=0)
-    ticket_types: dict[str, TicketType]
-    agent_groups: dict[str, AgentGroup]
+    horizon_hours: PositiveHours
+    warmup_hours: Hours = 0.0
+    ticket_types: dict[Name, TicketType]
+    agent_groups: dict[Name, AgentGroup]
     events: tuple[Event, ...] = ()
 
     @model_validator(mode="after")
-    def _cross_references(self) -> Scenario:
-        if not self.ticket_types:
-            raise _FieldError("ticket_types", "must name at least one ticket type")
-        if not self.agent_groups:
-            raise _FieldError("agent_groups", "must name at least one agent group")
-        if self.warmup_hours >= self.horizon_hours:
-            raise _FieldError("warmup_hours", "must be < horizon_hours")
-        for group_name, group in self.agent_groups.items():
-            for ticket_type in group.skills:
-                if ticket_type not in self.ticket_types:
-                    raise _FieldError(
-                        f"agent_groups.{group_name}.skills.{ticket_type}", "unknown ticket type"
-                    )
-        served = {t for g in self.agent_groups.values() for t in g.skills}
-        for ticket_type, spec in self.ticket_types.items():
-            if ticket_type not in served:
-                raise _FieldError(f"ticket_types.{ticket_type}", "no agent group has this skill")
-            for target in spec.transfers:
-                if target not in self.ticket_types:
-                    raise _FieldError(
-                        f"ticket_types.{ticket_type}.transfers.{target}", "unknown ticket type"
-                    )
-        for i, event in enumerate(self.events):
-            if event.end_hour <= event.start_hour:
-                raise _FieldError(f"events.{i}.end_hour", "must be > start_hour")
-            if isinstance(event, Surge):
-                for ticket_type in event.ticket_types:
-                    if ticket_type not in self.ticket_types:
-                        raise _FieldError(f"events.{i}.ticket_types", f"unknown type {ticket_type}")
-            elif event.group not in self.agent_groups:
-                raise _FieldError(f"events.{i}.group", f"unknown agent group {event.group}")
+    def _whole_scenario(self) -> Scenario:
+        check_scenario(self)  # sim/scenario_rules.py
         return self
 
     @property
@@ -253,39 +261,41 @@ class Scenario(_Frozen):
         """Work arriving over the horizon at speed 1, divided by staffed agent-hours.
 
         Only a rough guide (skills and speeds are ignored); used for warnings.
+        Each hour of the horizon is taken at its middle; the sums run over the
+        24 hours of a day, each counted as often as the horizon has it.
         """
-        hours = [h + 0.5 for h in range(math.ceil(self.horizon_hours))]
+        hours = math.ceil(self.horizon_hours)
+        times = [hours // HOURS_PER_DAY + (h < hours % HOURS_PER_DAY) for h in range(HOURS_PER_DAY)]
         work = sum(
-            spec.rate_at_hour(int(h) % HOURS_PER_DAY) * spec.handle_minutes.mean / MINUTES_PER_HOUR
+            spec.rate_at_hour(h) * spec.handle_minutes.mean / MINUTES_PER_HOUR * times[h]
             for spec in self.ticket_types.values()
-            for h in hours
+            for h in range(HOURS_PER_DAY)
         )
-        heads = sum(g.scheduled_agents(h % HOURS_PER_DAY)
-                    for g in self.agent_groups.values() for h in hours)
+        heads = sum(g.scheduled_agents(h + 0.5) * times[h]
+                    for g in self.agent_groups.values() for h in range(HOURS_PER_DAY))
         return work / heads if heads else math.inf
-
-
-class _FieldError(ValueError):
-    """Raised inside validators to point at a sub-field of the model being checked."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field, self.message = field, message
-        super().__init__(f"{field}: {message}")
 
 
 def _error_line(source: str, error: ValidationError) -> ScenarioError:
     first = error.errors(include_url=False)[0]
-    # Drop the union tag pydantic puts in the path of a discriminated event.
-    loc = [str(p) for p in first["loc"] if p not in ("surge", "absence")]
+    loc = [str(p) for p in first["loc"]]
+    # Drop the union tag pydantic puts in the path of a discriminated event,
+    # and the marker it puts after a mapping key that failed.
+    if len(loc) > 2 and loc[0] == "events" and loc[2] in ("surge", "absence"):
+        del loc[2]
+    if loc and loc[-1] == "[key]":
+        del loc[-1]
     message = first["msg"]
     ctx_error = (first.get("ctx") or {}).get("error")
-    if isinstance(ctx_error, _FieldError):
+    if isinstance(ctx_error, FieldError):
         loc.append(ctx_error.field)
         message = ctx_error.message
     else:
         message = re.sub(r"^(Value error|Assertion failed), ", "", message)
         if first["type"] == "missing":
             message = "required"
+        elif first["type"] == "finite_number":
+            message = f"must be a finite number, got {first['input']}"
         elif first["type"] == "extra_forbidden":
             message = "unknown field"
     return ScenarioError(source, ".".join(loc), message)
@@ -301,35 +311,11 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         raise _error_line(source, error) from None
 
 
-def resolve_scenario_path(name_or_path: str | Path) -> Path:
-    """A path as given, or the name of a file in scenarios/ (with or without .yaml)."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    for candidate in (SCENARIO_DIR / f"{name_or_path}.yaml", SCENARIO_DIR / f"{name_or_path}.yml",
-                      SCENARIO_DIR / str(name_or_path)):
-        if candidate.is_file():
-            return candidate
-    known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml")))
-    raise ScenarioError(str(name_or_path), "", f"no such file or scenario (known: {known})")
-
-
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Read, validate and freeze one scenario file."""
+    """Read, validate and freeze one scenario file (a path or a shipped scenario's name)."""
     path = resolve_scenario_path(name_or_path)
+    data = read_document(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(str(path), "", f"cannot read: {error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        problem = getattr(error, "problem", error)
-        raise ScenarioError(str(path), where, f"not valid YAML ({problem})") from None
-    return parse_scenario(data, str(path))
-
-
-def list_scenarios() -> list[Path]:
-    return sorted(SCENARIO_DIR.glob("*.yaml"))
+        return parse_scenario(data, str(path))
+    except RecursionError:
+        raise ScenarioError(str(path), "", "nested too deeply to be a scenario") from None

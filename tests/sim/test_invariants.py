@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from agents.heuristics import HEURISTICS
 from sim.metrics import ALL, summary_rows, ticket_table
 from sim.model import SupportModel
-from sim.scenario import Scenario, parse_scenario
+from sim.scenario import AgentGroup, Scenario, parse_scenario
+from sim.scenario_rules import peak_agents
 
 TYPE_NAMES = ("a", "b", "c")
 GROUP_NAMES = ("g0", "g1", "g2")
@@ -93,9 +94,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                                                          unique=True)),
                            "factor": draw(st.floats(0, 4))})
         else:
+            group = draw(st.sampled_from(sorted(agent_groups)))
+            # No more absent than the group has on shift in that window (a scenario rule).
+            most = peak_agents(AgentGroup.model_validate(agent_groups[group]), start, end)
             events.append({"kind": "absence", "start_hour": start, "end_hour": end,
-                           "group": draw(st.sampled_from(sorted(agent_groups))),
-                           "agents": draw(st.integers(0, 3))})
+                           "group": group, "agents": draw(st.integers(0, min(3, most)))})
     return parse_scenario({
         "name": "random_small",
         "horizon_hours": horizon,
