@@ -422,7 +422,7 @@ HASH_SCENARIO: dict[str, Any] = {
     "warmup_hours": 1.5,
     "ticket_types": {
         "chat_q": {"channel": "chat", "arrivals_per_hour": 12.5,
-                   "hourly_profile": [0.5] * 6 + [1e-05, 0.0001] + [1.25] * 15 + [100000000000000000],
+                   "hourly_profile": [0.5] * 6 + [1e-05, 0.0001] + [1.25] * 15 + [20000],
                    "handle_minutes": {"dist": "lognormal", "mean": 6, "cv": 0.8},
                    "patience_minutes": {"dist": "gamma", "mean": 3, "cv": 0.5},
                    "sla_minutes": 2, "sla_target": 0.8, "wait_cost_per_minute": 0.00001,
