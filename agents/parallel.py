@@ -121,8 +121,11 @@ class Pool:
         size = min(workers, jobs)
         self._pool = worker_pool(size) if size > 1 else None
 
-    def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> list[Any]:
-        return list(self._pool.map(fn, jobs) if self._pool else map(fn, jobs))
+    def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any], *,
+            wrap: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> list[Any]:
+        """Results in job order; `wrap` (a progress bar, say) sees them as they come."""
+        results = self._pool.map(fn, jobs) if self._pool else map(fn, jobs)
+        return list(wrap(results) if wrap else results)
 
     def close(self) -> None:
         if self._pool is not None:
