@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.model import ABANDONED, OUTCOMES, SERVED, UNRESOLVED, SupportModel
+from sim.model import SupportModel
+from sim.tickets import ABANDONED, OUTCOMES, SERVED, UNRESOLVED
 
 SUMMARY_COLUMNS = [
     "scenario", "policy", "seed", "ticket_type", "arrived", "served", "abandoned", "unresolved",
@@ -26,20 +27,16 @@ ALL = "ALL"
 
 def ticket_table(model: SupportModel) -> pd.DataFrame:
     """One row per ticket, warm-up and transfers included (see `counted`)."""
-    tickets = model.tickets
+    columns = model.tickets.arrays()
     scenario = model.scenario
     types, groups = scenario.type_names, scenario.group_names
     channels = [scenario.ticket_types[t].channel for t in types]
-    type_index = np.fromiter((k.type for k in tickets), np.int32, len(tickets))
-    group_index = np.fromiter((k.group for k in tickets), np.int32, len(tickets))
-    arrival = np.fromiter((k.arrival for k in tickets), float, len(tickets))
-    start = np.fromiter((k.start for k in tickets), float, len(tickets))
-    end = np.fromiter((k.end for k in tickets), float, len(tickets))
-    state = np.fromiter((k.state for k in tickets), np.int8, len(tickets))
+    type_index, state = columns["type"], columns["state"]
+    arrival, start, end = columns["arrival"], columns["start"], columns["end"]
     served = state == SERVED
     wait = np.where(served, start - arrival, end - arrival)
     return pd.DataFrame({
-        "ticket_id": np.arange(len(tickets)),
+        "ticket_id": np.arange(len(type_index)),
         "ticket_type": pd.Categorical.from_codes(type_index, types),
         "channel": pd.Categorical.from_codes(type_index, channels, validate=False)
         if len(set(channels)) == len(channels) else np.array(channels, dtype=object)[type_index],
@@ -48,12 +45,12 @@ def ticket_table(model: SupportModel) -> pd.DataFrame:
         "end_min": end,
         "wait_min": wait,
         "outcome": pd.Categorical.from_codes(state, OUTCOMES),
-        "counted": np.fromiter((k.counted for k in tickets), bool, len(tickets)),
-        "agent_group": pd.Categorical.from_codes(group_index, groups),
-        "agent_id": np.fromiter((k.agent for k in tickets), np.int32, len(tickets)),
-        "work_min": np.fromiter((k.work for k in tickets), float, len(tickets)),
-        "origin_id": np.fromiter((k.origin for k in tickets), np.int64, len(tickets)),
-        "transfer_depth": np.fromiter((k.depth for k in tickets), np.int16, len(tickets)),
+        "counted": columns["counted"],
+        "agent_group": pd.Categorical.from_codes(columns["group"], groups),
+        "agent_id": columns["agent"],
+        "work_min": columns["work"],
+        "origin_id": columns["origin"],
+        "transfer_depth": columns["depth"],
     })
 
 
