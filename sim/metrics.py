@@ -51,20 +51,24 @@ def ticket_table(model: SupportModel) -> pd.DataFrame:
         "work_min": columns["work"],
         "origin_id": columns["origin"],
         "transfer_depth": columns["depth"],
-    })
+    }, copy=False)  # fresh arrays: no copy into consolidated blocks
 
 
 def summary_rows(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.DataFrame:
     """The summary.csv rows of one run: one per ticket type, then ALL."""
     scenario = model.scenario
-    counted = tickets[tickets["counted"].to_numpy()]
+    counted = tickets["counted"].to_numpy()
+    columns = (tickets["ticket_type"].cat.codes.to_numpy()[counted],
+               tickets["outcome"].cat.codes.to_numpy()[counted],
+               tickets["wait_min"].to_numpy()[counted])
     hours = scenario.counted_hours
     rows = []
     for index, name in enumerate(scenario.type_names):
-        part = counted[counted["ticket_type"].cat.codes.to_numpy() == index]
+        mine = columns[0] == index
+        part = tuple(column[mine] for column in columns)
         spec = scenario.ticket_types[name]
         rows.append(_row(part, model, name, hours, spec.sla_minutes, spec.sla_target))
-    rows.append(_row(counted, model, ALL, hours, None, None))
+    rows.append(_row(columns, model, ALL, hours, None, None))
     frame = pd.DataFrame(rows)
     frame.insert(0, "seed", model.seed)
     frame.insert(0, "policy", policy)
@@ -72,14 +76,13 @@ def summary_rows(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.
     return frame[SUMMARY_COLUMNS]
 
 
-def _row(part: pd.DataFrame, model: SupportModel, name: str, hours: float,
-         sla: float | None, sla_target: float | None) -> dict[str, object]:
-    codes = part["ticket_type"].cat.codes.to_numpy()
-    state = part["outcome"].cat.codes.to_numpy()
-    wait = part["wait_min"].to_numpy()
+def _row(part: tuple[np.ndarray, np.ndarray, np.ndarray], model: SupportModel, name: str,
+         hours: float, sla: float | None, sla_target: float | None) -> dict[str, object]:
+    """One summary row from the type codes, outcome codes and waits of some counted tickets."""
+    codes, state, wait = part
     answered_or_left = (state == SERVED) | (state == ABANDONED)
     waits = wait[answered_or_left]
-    arrived = len(part)
+    arrived = len(codes)
     wait_cost = np.asarray(model.wait_cost)[codes]
     abandon_cost = np.asarray(model.abandon_cost)[codes]
     cost = float(np.sum(wait_cost * wait) + np.sum(abandon_cost[state == ABANDONED]))
@@ -118,11 +121,13 @@ def agent_table(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.D
     """Scheduled head count, busy agents and utilisation per group and hour."""
     hours = int(np.ceil(max(model.end_time, model.horizon) / 60.0))
     edges = np.arange(hours + 1) * 60.0
+    codes = tickets["agent_group"].cat.codes.to_numpy()
+    starts, ends = tickets["start_min"].to_numpy(), tickets["end_min"].to_numpy()
     rows = []
     for g, name in enumerate(model.scenario.group_names):
-        mine = tickets[(tickets["agent_group"].cat.codes.to_numpy() == g)]
-        start = mine["start_min"].to_numpy()
-        end = np.where(np.isnan(mine["end_min"].to_numpy()), model.end_time, mine["end_min"])
+        mine = codes == g
+        start, end = starts[mine], ends[mine]
+        end = np.where(np.isnan(end), model.end_time, end)
         busy = np.diff(_integral(start, edges) - _integral(end, edges))
         plan = model.staffing[g]
         times = np.array([m for m, _ in plan] + [edges[-1]])
@@ -144,7 +149,7 @@ def agent_table(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.D
 
 def _integral(points: np.ndarray, at: np.ndarray) -> np.ndarray:
     """sum over points p < x of (x - p), for each x in `at`."""
-    points = np.sort(points)
+    points = np.sort(points, kind="stable")  # timsort: start and end times come nearly sorted
     before = np.searchsorted(points, at)
     prefix = np.concatenate(([0.0], np.cumsum(points)))
     return at * before - prefix[before]

@@ -83,7 +83,8 @@ class SupportModel(ModelState):
         With `autostart` (a non-idling policy) a decision with one feasible pair
         is taken here, as the policy would take it. The bodies below are those of
         `_start`, `_enqueue` and `_agent_idles`, inlined: a call each costs more
-        than the work it does.
+        than the work it does. The `# [...]` marks tell benchmarks.where which part
+        of the work a line belongs to.
         """
         env = self.env
         queue, eid = env._queue, env._eid
@@ -101,7 +102,7 @@ class SupportModel(ModelState):
         warmup, horizon, track_cost = self.warmup, self.horizon, self._track_cost
         pairs = self._pairs
         now = env._now
-        while not self._finished:
+        while not self._finished:  # [decisions]
             if self._changed and pairs:
                 if len(pairs) == 1:  # the common case, without building a list
                     for pair in pairs:
@@ -111,7 +112,7 @@ class SupportModel(ModelState):
                         pairs.clear()
                     elif not autostart:
                         return [pair]
-                    else:  # _start(pair), inlined
+                    else:  # [starts] _start(pair), inlined
                         self.decisions += 1
                         g = pair_group[pair]
                         waiting = queues[t]
@@ -131,14 +132,14 @@ class SupportModel(ModelState):
                         heappush(queue, (now + work_of[i] / speed[g][t], NORMAL, next(eid),
                                          FINISH, i))
                         continue
-                else:
+                else:  # [decisions]
                     feasible = self._feasible_pairs()
                     if feasible:
                         if not (autostart and len(feasible) == 1):
                             return feasible
                         self.apply(feasible[0])
                         continue
-            self._changed = False
+            self._changed = False  # [event calendar]
             if self._patience_due:
                 self._schedule_patience()
             if not queue:
@@ -146,7 +147,7 @@ class SupportModel(ModelState):
             now, _, _, kind, arg = heappop(queue)
             env._now = now
             if kind == FINISH:
-                i = arg
+                i = arg  # [finishes]
                 t, g = type_of[i], group_of[i]
                 state[i], end_of[i] = SERVED, now
                 busy[g][t] -= 1
@@ -166,7 +167,7 @@ class SupportModel(ModelState):
                 self._changed = True
                 if counted_of[i]:
                     self._close_counted()
-            elif kind == ARRIVE:
+            elif kind == ARRIVE:  # [arrivals]
                 t = arg
                 source = sources[t]
                 k = source.k
@@ -206,7 +207,7 @@ class SupportModel(ModelState):
                 at = source.at[k]
                 if at is not None:
                     heappush(queue, (at, NORMAL, next(eid), ARRIVE, t))
-            elif kind == ABANDON:
+            elif kind == ABANDON:  # [other events]
                 self._abandon(arg)
             elif kind == STAFF:
                 self._staff(*arg)

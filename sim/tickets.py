@@ -47,8 +47,8 @@ class TicketColumns:
         self.type: list[int] = []
         self.arrival: list[float] = []
         self.work: list[float] = []
-        self.counted: list[bool] = []
-        self.state: list[int] = []
+        self.counted = bytearray()  # 0 or 1
+        self.state = bytearray()  # WAITING ... UNRESOLVED
         self.start: list[float] = []
         self.end: list[float] = []
         self.group: list[int] = []
@@ -61,9 +61,11 @@ class TicketColumns:
         """Add CHUNK spare rows, in place (the hot path holds the lists)."""
         nan = math.nan
         for column, default in ((self.type, 0), (self.arrival, nan), (self.work, nan),
-                                (self.counted, False), (self.state, WAITING), (self.start, nan),
-                                (self.end, nan), (self.group, -1), (self.agent, -1)):
+                                (self.start, nan), (self.end, nan), (self.group, -1),
+                                (self.agent, -1)):
             column.extend([default] * CHUNK)
+        self.counted.extend(bytes(CHUNK))
+        self.state.extend(bytes([WAITING]) * CHUNK)
 
     def add(self, ticket_type: int, arrival: float, work: float, counted: bool) -> int:
         """A new waiting ticket (the rare path: transfers); returns its index."""
@@ -80,7 +82,7 @@ class TicketColumns:
         n = self.n
         other.n = n
         for name in ("type", "arrival", "work", "counted", "state", "start", "end", "group",
-                     "agent"):
+                     "agent"):  # slices are copies
             setattr(other, name, getattr(self, name)[:n])
         other.origin, other.depth = dict(self.origin), dict(self.depth)
         other.origin_index = dict(self.origin_index)
@@ -97,23 +99,25 @@ class TicketColumns:
             depth[children] = np.fromiter((self.depth[i] for i in self.origin), np.int16,
                                           len(self.origin))
         return {
-            "type": np.array(self.type[:n], dtype=np.int32),
-            "arrival": np.array(self.arrival[:n], dtype=float),
-            "work": np.array(self.work[:n], dtype=float),
-            "counted": np.array(self.counted[:n], dtype=bool),
-            "state": np.array(self.state[:n], dtype=np.int8),
-            "start": np.array(self.start[:n], dtype=float),
-            "end": np.array(self.end[:n], dtype=float),
-            "group": np.array(self.group[:n], dtype=np.int32),
-            "agent": np.array(self.agent[:n], dtype=np.int32),
+            "type": np.fromiter(self.type, np.int32, n),
+            "arrival": np.fromiter(self.arrival, float, n),
+            "work": np.fromiter(self.work, float, n),
+            "counted": np.frombuffer(self.counted, np.bool_, n).copy(),
+            "state": np.frombuffer(self.state, np.int8, n).copy(),
+            "start": np.fromiter(self.start, float, n),
+            "end": np.fromiter(self.end, float, n),
+            "group": np.fromiter(self.group, np.int32, n),
+            "agent": np.fromiter(self.agent, np.int32, n),
             "origin": origin,
             "depth": depth,
         }
 
     def __getitem__(self, i: int) -> Ticket:
+        if i < 0:
+            i += self.n
         if not 0 <= i < self.n:
             raise IndexError(i)
-        return Ticket(i, self.type[i], self.arrival[i], self.work[i], self.counted[i],
+        return Ticket(i, self.type[i], self.arrival[i], self.work[i], bool(self.counted[i]),
                       self.state[i], self.start[i], self.end[i], self.group[i], self.agent[i],
                       self.origin.get(i, i), self.depth.get(i, 0))
 
