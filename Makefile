@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[rl,ray,test]'
+	$(BIN)/python -m pip install --quiet -e '.[rl,ray,test,bench]'
 	touch $(STAMP)
 
 demo: venv
@@ -22,7 +22,7 @@ test: venv
 	$(BIN)/python -m pytest -n 2 --durations=15
 
 lint: venv
-	$(BIN)/ruff check sim agents experiments tests
+	$(BIN)/ruff check sim agents experiments benchmarks tests
 
 speed: venv
 	$(BIN)/routelab speed

@@ -95,29 +95,31 @@ class SupportModel(ModelState):
             tickets.state, tickets.start, tickets.end, tickets.group, tickets.agent)
         queues, queue_length, idle, idle_since, busy = (
             self.queues, self.queue_length, self.idle, self.idle_since, self.busy)
-        pair_type, pair_group, speed, n_groups = (
-            self.pair_type, self.pair_group, self.speed, self.n_groups)
-        types_of, groups_of, transfer_targets = self.types_of, self.groups_of, self.transfer_targets
-        sources, externals, leaving = self._sources, self._externals, self.leaving
+        pair_type, pair_group, pair_speed = self.pair_type, self.pair_group, self._pair_speed
+        type_pairs, group_pairs, transfer_targets = (
+            self._type_pairs, self._group_pairs, self.transfer_targets)
+        sources, leaving = self._sources, self.leaving
         warmup, horizon, track_cost = self.warmup, self.horizon, self._track_cost
         pairs = self._pairs
         now = env._now
+        decided = 0  # decisions taken here, added to self.decisions on the way out
         while not self._finished:  # [decisions]
             if self._changed and pairs:
                 if len(pairs) == 1:  # the common case, without building a list
-                    for pair in pairs:
+                    for pair in pairs:  # noqa: B007 (the one element of the set)
                         break
                     t = pair_type[pair]
                     if not (queue_length[t] and idle[pair_group[pair]]):
                         pairs.clear()
                     elif not autostart:
+                        self.decisions += decided
                         return [pair]
                     else:  # [starts] _start(pair), inlined
-                        self.decisions += 1
+                        decided += 1
                         g = pair_group[pair]
                         waiting = queues[t]
                         i = waiting.popleft()
-                        while state[i] != WAITING:  # abandoned tickets leave the deque lazily
+                        while state[i]:  # not WAITING: abandoned tickets leave the deque lazily
                             i = waiting.popleft()
                         queue_length[t] -= 1
                         self._queued -= 1
@@ -127,15 +129,19 @@ class SupportModel(ModelState):
                         agent = free.popleft()
                         if not (free and queue_length[t]):
                             pairs.discard(pair)
-                        state[i], start_of[i], group_of[i], agent_of[i] = SERVING, now, g, agent
+                        state[i] = SERVING
+                        start_of[i] = now
+                        group_of[i] = g
+                        agent_of[i] = agent
                         busy[g][t] += 1
-                        heappush(queue, (now + work_of[i] / speed[g][t], NORMAL, next(eid),
+                        heappush(queue, (now + work_of[i] / pair_speed[pair], NORMAL, next(eid),
                                          FINISH, i))
                         continue
                 else:  # [decisions]
                     feasible = self._feasible_pairs()
                     if feasible:
                         if not (autostart and len(feasible) == 1):
+                            self.decisions += decided
                             return feasible
                         self.apply(feasible[0])
                         continue
@@ -148,8 +154,10 @@ class SupportModel(ModelState):
             env._now = now
             if kind == FINISH:
                 i = arg  # [finishes]
-                t, g = type_of[i], group_of[i]
-                state[i], end_of[i] = SERVED, now
+                t = type_of[i]
+                g = group_of[i]
+                state[i] = SERVED
+                end_of[i] = now
                 busy[g][t] -= 1
                 agent = agent_of[i]
                 if leaving[g]:
@@ -159,14 +167,16 @@ class SupportModel(ModelState):
                     idle[g].append(agent)
                     idle_since[agent] = now
                     if self._queued:
-                        for k in types_of[g]:
+                        for k, pair in group_pairs[g]:
                             if queue_length[k]:
-                                pairs.add(k * n_groups + g)
+                                pairs.add(pair)
                 if transfer_targets[t]:
                     self._maybe_transfer(i, now)
                 self._changed = True
-                if counted_of[i]:
-                    self._close_counted()
+                if counted_of[i]:  # _close_counted, inlined
+                    self._open_counted -= 1
+                    if self._draining and not self._open_counted:
+                        self._finished = True
             elif kind == ARRIVE:  # [arrivals]
                 t = arg
                 source = sources[t]
@@ -176,16 +186,16 @@ class SupportModel(ModelState):
                     tickets.grow()
                 tickets.n = i + 1
                 counted = warmup <= now < horizon
-                type_of[i], arrival_of[i], work_of[i], counted_of[i] = (
-                    t, now, source.work[k], counted)
-                patience = source.patience[k] if source.patience is not None else _INF
+                type_of[i] = t
+                arrival_of[i] = now
+                work_of[i] = source.work[k]
+                counted_of[i] = counted
                 if transfer_targets[t]:
-                    tickets.origin_index[i] = externals[t]
-                    self._transfer_u[i] = source.transfer_u[k]
-                externals[t] += 1
+                    self._arrival_transfers(i, t, source.transfer_u[k])
                 if counted:
                     self._open_counted += 1
                 if self._draining:
+                    patience = source.patience[k] if source.patience is not None else _INF
                     self._enqueue(i, patience, counted_already=True)
                 else:  # _enqueue, inlined
                     if track_cost:
@@ -193,11 +203,11 @@ class SupportModel(ModelState):
                     queues[t].append(i)
                     queue_length[t] += 1
                     self._queued += 1
-                    if patience != _INF:
-                        self._patience_due.append((i, patience))
-                    for g in groups_of[t]:
+                    if source.patience is not None:
+                        self._patience_due.append((i, source.patience[k]))
+                    for g, pair in type_pairs[t]:
                         if idle[g]:
-                            pairs.add(t * n_groups + g)
+                            pairs.add(pair)
                     self._changed = True
                 k += 1
                 if k == source.size:
@@ -213,6 +223,7 @@ class SupportModel(ModelState):
                 self._staff(*arg)
             else:
                 self._at_horizon()
+        self.decisions += decided
         self._close()
         return None
 
@@ -246,8 +257,8 @@ class SupportModel(ModelState):
         now = env._now
         state[i], tickets.start[i], tickets.group[i], tickets.agent[i] = SERVING, now, g, agent
         self.busy[g][t] += 1
-        heappush(env._queue, (now + tickets.work[i] / self.speed[g][t], NORMAL, next(env._eid),
-                              FINISH, i))
+        heappush(env._queue, (now + tickets.work[i] / self._pair_speed[pair], NORMAL,
+                              next(env._eid), FINISH, i))
 
     def _enqueue(self, i: int, patience: float, *, counted_already: bool = False) -> None:
         t = self.tickets.type[i]
@@ -268,6 +279,12 @@ class SupportModel(ModelState):
             if idle[g]:
                 self._pairs.add(t * n_groups + g)
         self._changed = True
+
+    def _arrival_transfers(self, i: int, t: int, transfer_u: float) -> None:
+        """What an arrival of a type that transfers keeps for its transfer draw."""
+        self.tickets.origin_index[i] = self._externals[t]
+        self._externals[t] += 1
+        self._transfer_u[i] = transfer_u
 
     def _schedule_patience(self) -> None:
         env, due, state = self.env, self._patience_due, self.tickets.state

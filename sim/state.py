@@ -71,6 +71,13 @@ class ModelState:
         self.has_patience = [s.patience_minutes is not None for s in specs]
         index = {name: i for i, name in enumerate(types)}
         self.transfer_targets = [[index[k] for k in s.transfers] for s in specs]
+        # For the hot path: (group, pair) by type, (type, pair) by group, speed by pair.
+        self._type_pairs = [[(g, t * n_groups + g) for g in self.groups_of[t]]
+                            for t in range(self.n_types)]
+        self._group_pairs = [[(t, t * n_groups + g) for t in self.types_of[g]]
+                             for g in range(n_groups)]
+        self._pair_speed = [self.speed[g][t] for t, g in zip(self.pair_type, self.pair_group,
+                                                              strict=True)]
         self.transfer_cumulative = [list(np.cumsum(list(s.transfers.values()))) for s in specs]
         self._samplers = [(sampler(s.handle_minutes),
                            sampler(s.patience_minutes) if s.patience_minutes else None)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-WAITING, SERVING, SERVED, ABANDONED, UNRESOLVED = range(5)
+WAITING, SERVING, SERVED, ABANDONED, UNRESOLVED = range(5)  # WAITING is 0: the hot path tests it so
 OUTCOMES = ("waiting", "serving", "served", "abandoned", "unresolved")
 CHUNK = 4096  # columns grow by this many rows at a time, filled with the defaults
 
