@@ -1,13 +1,16 @@
 """The M/M/c models `routelab speed` races routelab against, each runnable as its own process.
 
-    python -m benchmarks.baselines callbacks|processes|ciw|ciw-replay --tickets N [--seed S]
+    python -m benchmarks.baselines MODEL --tickets N [--seed S] [--waits FILE.npy]
 
-SimPy from bare events and callbacks (no process per ticket, no Resource),
-SimPy with a process per ticket and a Resource, and Ciw. The SimPy models and
-`ciw-replay` draw the very arrival times and work content routelab draws for
-the same M/M/c and seed (`mmc_inputs`), so under FIFO their waits equal
-routelab's ticket by ticket; `ciw` draws its own numbers. This module imports
-only SimPy and numpy (Ciw when asked), so a whole-process time is the model's.
+MODEL: `callbacks` (SimPy from bare events and callbacks: no process per
+ticket, no Resource), `processes` (SimPy with a process per ticket and a
+Resource), `ciw` (Ciw with its own random numbers), `ciw-replay` (Ciw fed
+routelab's inputs) or `routelab` (routelab's model under FIFO, without its
+tables and files). The SimPy models and `ciw-replay` draw the very arrival
+times and work content routelab draws for the same M/M/c and seed
+(`mmc_inputs`), so under FIFO their waits equal routelab's ticket by ticket.
+This module imports only SimPy and numpy (Ciw or routelab when asked), so a
+whole-process time is the model's. Prints one JSON line of figures.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ import math
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
+
+if TYPE_CHECKING:
+    from sim.model import SupportModel
 
 LOAD = 0.9
 HANDLE_MINUTES = 1.0
@@ -86,9 +94,9 @@ def mmc_inputs(queue: Queue, seed: int) -> Replay:
     return Replay(arrivals, work, queue.agents)
 
 
-def simpy_processes(replay: Replay) -> list[float]:
+def simpy_processes(replay: Replay, env: simpy.Environment | None = None) -> list[float]:
     """Waits per ticket from the textbook SimPy model: one process per ticket, a Resource."""
-    env = simpy.Environment()
+    env = env or simpy.Environment()
     agents = simpy.Resource(env, capacity=replay.agents)
     arrivals, work = replay.arrivals, replay.work
     waits = [math.nan] * len(arrivals)
@@ -109,9 +117,9 @@ def simpy_processes(replay: Replay) -> list[float]:
     return waits
 
 
-def simpy_callbacks(replay: Replay) -> list[float]:
+def simpy_callbacks(replay: Replay, env: simpy.Environment | None = None) -> list[float]:
     """Waits per ticket from SimPy timeouts and callbacks alone: no processes, no Resource."""
-    env = simpy.Environment()
+    env = env or simpy.Environment()
     arrivals, work = replay.arrivals, replay.work
     last = len(arrivals) - 1
     waits = [math.nan] * len(arrivals)
@@ -181,26 +189,69 @@ def ciw_replay(replay: Replay, drain_minutes: float = 10_000.0) -> list[float]:
     return [r.waiting_time for r in records]
 
 
-MODELS = ("callbacks", "processes", "ciw", "ciw-replay")
+def routelab_fifo(queue: Queue, seed: int) -> Callable[[], SupportModel]:
+    """routelab's own model of this queue under FIFO, set up to run (it draws its own
+    inputs as it runs, so its time includes drawing them)."""
+    from agents.heuristics import Fifo
+    from sim.model import SupportModel
+    from sim.scenario import parse_scenario
+
+    scenario = parse_scenario(mmc_data(queue), "<speed>")
+    return lambda: SupportModel(scenario, seed).run(Fifo())
 
 
-def run_model(name: str, queue: Queue, seed: int) -> tuple[dict[str, float], list[float]]:
-    """Run one model; its figures (simulation seconds of CPU and wall) and waits."""
-    replay = None if name == "ciw" else mmc_inputs(queue, seed)
+def mmc_data(queue: Queue) -> dict[str, object]:
+    """The routelab scenario of this queue (a warm-up of an hour at most: it starts empty)."""
+    horizon = queue.horizon_minutes
+    return {
+        "name": f"mm{queue.agents}",
+        "horizon_hours": queue.horizon_hours,
+        "warmup_hours": min(60.0, horizon / 10) / MINUTES_PER_HOUR,
+        "ticket_types": {"ticket": {"arrivals_per_hour": queue.arrivals_per_minute * 60,
+                                    "handle_minutes": {"dist": "exponential",
+                                                       "mean": HANDLE_MINUTES}}},
+        "agent_groups": {"agents": {"agents": queue.agents, "skills": {"ticket": 1.0}}},
+    }
+
+
+MODELS = ("routelab", "callbacks", "processes", "ciw", "ciw-replay")
+
+
+def run_model(name: str, queue: Queue, seed: int,
+              first: int | None = None) -> tuple[dict[str, object], np.ndarray]:
+    """Run one model; its figures and an (arrival, wait) row per ticket, in arrival order.
+
+    The figures: tickets, events scheduled (None for Ciw) and the simulation's
+    CPU and wall seconds, from the inputs in hand (routelab: its scenario) to the
+    waits. `first` keeps only the first tickets of a replay (under FIFO a ticket's
+    wait depends only on earlier tickets, so a prefix replays exactly).
+    """
+    replay = mmc_inputs(queue, seed) if name in ("callbacks", "processes", "ciw-replay") else None
+    if replay is not None and first is not None:
+        replay = Replay(replay.arrivals[:first], replay.work[:first], replay.agents)
+    routelab = routelab_fifo(queue, seed) if name == "routelab" else None
     cpu, wall = time.process_time(), time.perf_counter()
-    if name == "ciw":
+    events = None
+    if routelab is not None:
+        model = routelab()
+    elif name == "ciw":
         run = ciw_mmc(queue, seed)
-        tickets, waits = run.arrived, run.waits
+        arrivals, waits = run.arrivals, run.waits
+    elif name == "ciw-replay":
+        arrivals, waits = replay.arrivals, ciw_replay(replay)
     else:
-        model = {"callbacks": simpy_callbacks, "processes": simpy_processes,
-                 "ciw-replay": ciw_replay}[name]
-        waits = model(replay)
-        tickets = len(replay.arrivals)
-    figures = {"model": name, "tickets": tickets,
-               "simulate_cpu_seconds": time.process_time() - cpu,
-               "simulate_wall_seconds": time.perf_counter() - wall,
-               "mean_wait_min": math.fsum(waits) / len(waits) if waits else math.nan}
-    return figures, waits
+        env = simpy.Environment()
+        waits = (simpy_callbacks if name == "callbacks" else simpy_processes)(replay, env)
+        arrivals, events = replay.arrivals, next(env._eid)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if routelab is not None:
+        tickets = model.tickets
+        arrivals = tickets.arrival[:tickets.n]
+        waits = [s - a for s, a in zip(tickets.start[:tickets.n], arrivals, strict=True)]
+        events = next(model.env._eid)
+    figures = {"model": name, "tickets": run.arrived if name == "ciw" else len(arrivals),
+               "events": events, "simulate_cpu_seconds": cpu, "simulate_wall_seconds": wall}
+    return figures, np.column_stack([np.asarray(arrivals, float), np.asarray(waits, float)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,11 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=600_000)
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--waits", help="Write each ticket's wait to this .npy file.")
+    parser.add_argument("--first", type=int, help="Replay only the first tickets of the inputs.")
+    parser.add_argument("--waits", help="Write (arrival, wait) of each ticket to this .npy file.")
     args = parser.parse_args(argv)
-    figures, waits = run_model(args.model, Queue(args.agents, args.tickets), args.seed)
+    figures, waits = run_model(args.model, Queue(args.agents, args.tickets), args.seed,
+                               args.first)
     if args.waits:
-        np.save(args.waits, np.asarray(waits, dtype=float))
+        np.save(args.waits, waits)
     json.dump(figures, sys.stdout)
     sys.stdout.write("\n")
     return 0

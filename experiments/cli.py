@@ -20,7 +20,7 @@ SUBCOMMANDS = {
     "export": ("experiments.export", "export"),
     "report": ("experiments.report", "report"),
     "solve": ("experiments.solve", "solve"),
-    "speed": ("experiments.speed", "speed"),
+    "speed": ("benchmarks.speed", "speed"),
 }
 
 

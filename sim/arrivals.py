@@ -8,11 +8,15 @@ lists. This is what keeps common random numbers across policies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sim.draws import Sampler
 from sim.schedule import ArrivalSchedule
 
+# The gap, work, patience and transfer generators of the n-th block of a source.
+BlockGenerators = Callable[[int], tuple[np.random.Generator, ...]]
 BLOCK = 2048
 FORK_BLOCK = 32  # a fork's first block: rollouts are often short, so its blocks start small
 
@@ -25,30 +29,32 @@ class ArrivalSource:
     brings (patience and transfer lists are None for types without them).
     """
 
-    __slots__ = ("schedule", "_rngs", "_samplers", "k", "size", "at", "clock", "work",
-                 "patience", "transfer_u")
+    __slots__ = ("schedule", "_generators", "_samplers", "_block", "k", "size", "at", "clock",
+                 "work", "patience", "transfer_u")
 
-    def __init__(self, schedule: ArrivalSchedule, rngs: tuple[np.random.Generator, ...],
+    def __init__(self, schedule: ArrivalSchedule, generators: BlockGenerators,
                  samplers: tuple[Sampler, Sampler | None, bool], *,
                  first: tuple[float | None, float] | None = None, size: int = BLOCK) -> None:
-        """`rngs`: gap, work, patience, transfer generators; `samplers`: work, patience
+        """`generators`: the gap, work, patience and transfer generators of each block
+        (a run's are the same four every block); `samplers`: work, patience
         (None if the type never abandons) and whether the type transfers. `first`
         is the (time, clock) of an arrival already scheduled (a fork keeps it; time
         None if arrivals had ended). Blocks double from `size` up to BLOCK; the values
         do not depend on the block size, as each stream is read in order."""
-        self.schedule, self._rngs, self._samplers = schedule, rngs, samplers
-        self.k, self.size = 0, size
+        self.schedule, self._generators, self._samplers = schedule, generators, samplers
+        self.k, self.size, self._block = 0, size, 0
         self._fill(0.0, 0.0, first)
 
     def refill(self) -> None:
         """The next block, once the last arrival of this one has happened."""
         self.size = min(2 * self.size, BLOCK)
+        self._block += 1
         self._fill(self.at[-1], self.clock[-1], None)
         self.k = 0
 
     def _fill(self, previous_at: float, previous_clock: float,
               first: tuple[float, float] | None) -> None:
-        gap_rng, work_rng, patience_rng, transfer_rng = self._rngs
+        gap_rng, work_rng, patience_rng, transfer_rng = self._generators(self._block)
         work_draw, patience_draw, transfers = self._samplers
         size = n = self.size
         if first is not None:  # a fork: this arrival is already scheduled, the rest are new
@@ -75,10 +81,9 @@ class ArrivalSource:
         if schedule.constant:
             when = inside / schedule.rates[0]
         else:
-            cumulative = np.asarray(schedule.cumulative)
+            cumulative = schedule.cumulative_array
             i = np.searchsorted(cumulative, inside, side="right") - 1
-            when = (np.asarray(schedule.starts)[i]
-                    + (inside - cumulative[i]) / np.asarray(schedule.rates)[i])
+            when = schedule.starts_array[i] + (inside - cumulative[i]) / schedule.rates_array[i]
         at = _scheduled(previous, when)
         if len(at) < len(clocks):
             at.extend([None] * (len(clocks) - len(at)))

@@ -19,7 +19,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, URGENT
 
-from sim.arrivals import BLOCK, FORK_BLOCK, ArrivalSource
+from sim.arrivals import BLOCK, FORK_BLOCK, ArrivalSource, BlockGenerators
 from sim.draws import sampler
 from sim.scenario import Scenario
 from sim.schedule import ArrivalSchedule, staffing_plan
@@ -85,20 +85,47 @@ class ModelState:
         self.warmup = scenario.warmup_minutes
         self.horizon = scenario.horizon_minutes
 
-    def _streams(self, root: np.random.SeedSequence,
-                 scheduled: Sequence[tuple[float | None, float]] | None = None) -> None:
+    def _streams(self, root: np.random.SeedSequence) -> None:
         # One generator per (ticket type, purpose) keeps common random numbers
         # across policies; the policy's own randomness has a stream of its own.
         per_type = root.spawn(self.n_types)
-        self.policy_rng = np.random.default_rng(root.spawn(1)[0])
+        self._policy_seed: np.random.SeedSequence | list[int] = root.spawn(1)[0]
+        self._policy_rng: np.random.Generator | None = None
         self._sources = []
         for t, seq in enumerate(per_type):
             rngs = tuple(np.random.default_rng(s) for s in seq.spawn(4))
-            work, patience = self._samplers[t]
-            self._sources.append(ArrivalSource(
-                self.arrivals[t], rngs, (work, patience, bool(self.transfer_targets[t])),
-                first=scheduled[t] if scheduled else None,
-                size=FORK_BLOCK if scheduled else BLOCK))
+            self._sources.append(self._source(t, lambda _block, rngs=rngs: rngs))
+
+    def _fork_streams(self, seed: int, scheduled: Sequence[tuple[float | None, float]]) -> None:
+        # A fork may be one of thousands: one generator draws the first (small) block
+        # of every type, in type order; a later block of a type has a generator of its
+        # own, keyed by (seed, type, block), so forks of one seed agree whatever runs.
+        first = np.random.default_rng([_FORK_STREAM, seed])
+        self._policy_seed, self._policy_rng = [_FORK_STREAM, seed, self.n_types], None
+
+        def generators(t: int) -> BlockGenerators:
+            def of_block(block: int) -> tuple[np.random.Generator, ...]:
+                rng = first if block == 0 else np.random.default_rng([_FORK_STREAM, seed, t, block])
+                return (rng,) * 4
+            return of_block
+
+        self._sources = [self._source(t, generators(t), scheduled[t], FORK_BLOCK)
+                         for t in range(self.n_types)]
+
+    def _source(self, t: int, generators: BlockGenerators,
+                scheduled: tuple[float | None, float] | None = None,
+                size: int = BLOCK) -> ArrivalSource:
+        work, patience = self._samplers[t]
+        return ArrivalSource(self.arrivals[t], generators,
+                             (work, patience, bool(self.transfer_targets[t])),
+                             first=scheduled, size=size)
+
+    @property
+    def policy_rng(self) -> np.random.Generator:
+        """The policy's own random numbers (made when first asked for: most never ask)."""
+        if self._policy_rng is None:
+            self._policy_rng = np.random.default_rng(self._policy_seed)
+        return self._policy_rng
 
     def _state(self) -> None:
         n_types, n_groups = self.n_types, self.n_groups
@@ -167,8 +194,7 @@ class ModelState:
                      "leaving", "_externals"):
             setattr(other, name, list(getattr(self, name)))
         other._transfer_u, other._pairs = dict(self._transfer_u), set(self._pairs)
-        scheduled = [(s.at[s.k], s.clock[s.k]) for s in self._sources]
-        other._streams(np.random.SeedSequence(seed, spawn_key=(_FORK_STREAM,)), scheduled)
+        other._fork_streams(seed, [(s.at[s.k], s.clock[s.k]) for s in self._sources])
         return other
 
     # -- what policies and observations read -------------------------------------
@@ -222,5 +248,5 @@ class ModelState:
 _COPIED = frozenset({
     "seed", "_child_key", "env", "tickets", "queues", "idle", "off_shift", "busy", "queue_length",
     "_patience_due", "idle_since", "agent_group", "on_shift", "leaving", "_externals",
-    "_transfer_u", "_pairs", "policy_rng", "_sources",
+    "_transfer_u", "_pairs", "_policy_seed", "_policy_rng", "_sources",
 })
