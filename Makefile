@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[rl,ray,test]'
+	$(BIN)/python -m pip install --quiet -e '.[rl,ray,test,bench]'
 	touch $(STAMP)
 
 demo: venv
@@ -29,7 +29,7 @@ test-go:
 	else echo "go not found: skipped the Go reader tests (clients/go)"; fi
 
 lint: venv
-	$(BIN)/ruff check sim agents experiments tests
+	$(BIN)/ruff check sim agents experiments benchmarks tests
 	@if command -v gofmt >/dev/null 2>&1; then test -z "$$(gofmt -l clients/go)" \
 		|| { echo "gofmt: reformat $$(gofmt -l clients/go)"; exit 1; }; fi
 

@@ -32,7 +32,7 @@ SUBCOMMANDS = {
                   "List the shipped scenarios: name, ticket types, agent groups, hours."),
     "tune": ("experiments.commands.tune", "tune",
              "Tune the index rule of a scenario on training days (index:FILE.json)."),
-    "speed": ("experiments.speed", "speed",
+    "speed": ("benchmarks.speed", "speed",
               "Race the simulator against Ciw and plain SimPy; scaling and memory."),
 }
 

@@ -1,8 +1,8 @@
-"""Random durations and the pre-drawn streams that keep common random numbers.
+"""Random durations: a sampler draws n values of a scenario's distribution from a generator.
 
-Each stream belongs to one purpose of one ticket type (arrival gaps, work,
-patience, transfer draws), so what one policy does never shifts the numbers
-another stream hands out: two policies run with one seed see the same day.
+Each generator belongs to one purpose of one ticket type (see sim.arrivals),
+so what one policy does never shifts the numbers another stream hands out:
+two policies run with one seed see the same day.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 from sim.scenario import Distribution
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]
-BLOCK = 2048
 
 
 def sampler(dist: Distribution) -> Sampler:
@@ -32,30 +31,3 @@ def sampler(dist: Distribution) -> Sampler:
         return lambda rng, n: rng.lognormal(mu, sigma, n)
     shape, scale = 1.0 / (cv * cv), mean * cv * cv
     return lambda rng, n: rng.gamma(shape, scale, n)
-
-
-class Stream:
-    """Values of one sampler handed out one at a time, drawn in blocks for speed."""
-
-    __slots__ = ("_rng", "_draw", "_buffer", "_next")
-
-    def __init__(self, rng: np.random.Generator, draw: Sampler) -> None:
-        self._rng, self._draw = rng, draw
-        self._buffer: list[float] = []
-        self._next = 0
-
-    def __call__(self) -> float:
-        i = self._next
-        if i == len(self._buffer):
-            self._buffer = self._draw(self._rng, BLOCK).tolist()
-            i = 0
-        self._next = i + 1
-        return self._buffer[i]
-
-
-def unit_exponential(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.exponential(1.0, n)
-
-
-def uniform(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.random(n)

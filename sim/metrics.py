@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.model import ABANDONED, OUTCOMES, SERVED, UNRESOLVED, SupportModel
+from sim.model import SupportModel
+from sim.tickets import ABANDONED, OUTCOMES, SERVED, UNRESOLVED
 
 SUMMARY_COLUMNS = [
     "scenario", "policy", "seed", "ticket_type", "arrived", "served", "abandoned", "unresolved",
@@ -26,20 +27,16 @@ ALL = "ALL"
 
 def ticket_table(model: SupportModel) -> pd.DataFrame:
     """One row per ticket, warm-up and transfers included (see `counted`)."""
-    tickets = model.tickets
+    columns = model.tickets.arrays()
     scenario = model.scenario
     types, groups = scenario.type_names, scenario.group_names
     channels = [scenario.ticket_types[t].channel for t in types]
-    type_index = np.fromiter((k.type for k in tickets), np.int32, len(tickets))
-    group_index = np.fromiter((k.group for k in tickets), np.int32, len(tickets))
-    arrival = np.fromiter((k.arrival for k in tickets), float, len(tickets))
-    start = np.fromiter((k.start for k in tickets), float, len(tickets))
-    end = np.fromiter((k.end for k in tickets), float, len(tickets))
-    state = np.fromiter((k.state for k in tickets), np.int8, len(tickets))
+    type_index, state = columns["type"], columns["state"]
+    arrival, start, end = columns["arrival"], columns["start"], columns["end"]
     served = state == SERVED
     wait = np.where(served, start - arrival, end - arrival)
     return pd.DataFrame({
-        "ticket_id": np.arange(len(tickets)),
+        "ticket_id": np.arange(len(type_index)),
         "ticket_type": pd.Categorical.from_codes(type_index, types),
         "channel": pd.Categorical.from_codes(type_index, channels, validate=False)
         if len(set(channels)) == len(channels) else np.array(channels, dtype=object)[type_index],
@@ -48,13 +45,13 @@ def ticket_table(model: SupportModel) -> pd.DataFrame:
         "end_min": end,
         "wait_min": wait,
         "outcome": pd.Categorical.from_codes(state, OUTCOMES),
-        "counted": np.fromiter((k.counted for k in tickets), bool, len(tickets)),
-        "agent_group": pd.Categorical.from_codes(group_index, groups),
-        "agent_id": np.fromiter((k.agent for k in tickets), np.int32, len(tickets)),
-        "work_min": np.fromiter((k.work for k in tickets), float, len(tickets)),
-        "origin_id": np.fromiter((k.origin for k in tickets), np.int64, len(tickets)),
-        "transfer_depth": np.fromiter((k.depth for k in tickets), np.int16, len(tickets)),
-    })
+        "counted": columns["counted"],
+        "agent_group": pd.Categorical.from_codes(columns["group"], groups),
+        "agent_id": columns["agent"],
+        "work_min": columns["work"],
+        "origin_id": columns["origin"],
+        "transfer_depth": columns["depth"],
+    }, copy=False)  # fresh arrays: no copy into consolidated blocks
 
 
 def cost_per_hour(model: SupportModel) -> float:
@@ -64,13 +61,10 @@ def cost_per_hour(model: SupportModel) -> float:
     so the two agree to the last bit; this one is for inner loops (tuning,
     teachers, fidelity, the env's day totals).
     """
-    tickets = [k for k in model.tickets if k.counted]
-    n = len(tickets)
-    codes = np.fromiter((k.type for k in tickets), np.int32, n)
-    state = np.fromiter((k.state for k in tickets), np.int8, n)
-    arrival = np.fromiter((k.arrival for k in tickets), float, n)
-    start = np.fromiter((k.start for k in tickets), float, n)
-    end = np.fromiter((k.end for k in tickets), float, n)
+    columns = model.tickets.arrays()
+    counted = columns["counted"]
+    codes, state = columns["type"][counted], columns["state"][counted]
+    arrival, start, end = (columns[k][counted] for k in ("arrival", "start", "end"))
     wait = np.where(state == SERVED, start - arrival, end - arrival)
     wait_cost = np.asarray(model.wait_cost)[codes]
     abandon_cost = np.asarray(model.abandon_cost)[codes]
@@ -81,14 +75,18 @@ def cost_per_hour(model: SupportModel) -> float:
 def summary_rows(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.DataFrame:
     """The summary.csv rows of one run: one per ticket type, then ALL."""
     scenario = model.scenario
-    counted = tickets[tickets["counted"].to_numpy()]
+    counted = tickets["counted"].to_numpy()
+    columns = (tickets["ticket_type"].cat.codes.to_numpy()[counted],
+               tickets["outcome"].cat.codes.to_numpy()[counted],
+               tickets["wait_min"].to_numpy()[counted])
     hours = scenario.counted_hours
     rows = []
     for index, name in enumerate(scenario.type_names):
-        part = counted[counted["ticket_type"].cat.codes.to_numpy() == index]
+        mine = columns[0] == index
+        part = tuple(column[mine] for column in columns)
         spec = scenario.ticket_types[name]
         rows.append(_row(part, model, name, hours, spec.sla_minutes, spec.sla_target))
-    rows.append(_row(counted, model, ALL, hours, None, None))
+    rows.append(_row(columns, model, ALL, hours, None, None))
     frame = pd.DataFrame(rows)
     frame.insert(0, "seed", model.seed)
     frame.insert(0, "policy", policy)
@@ -96,14 +94,13 @@ def summary_rows(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.
     return frame[SUMMARY_COLUMNS]
 
 
-def _row(part: pd.DataFrame, model: SupportModel, name: str, hours: float,
-         sla: float | None, sla_target: float | None) -> dict[str, object]:
-    codes = part["ticket_type"].cat.codes.to_numpy()
-    state = part["outcome"].cat.codes.to_numpy()
-    wait = part["wait_min"].to_numpy()
+def _row(part: tuple[np.ndarray, np.ndarray, np.ndarray], model: SupportModel, name: str,
+         hours: float, sla: float | None, sla_target: float | None) -> dict[str, object]:
+    """One summary row from the type codes, outcome codes and waits of some counted tickets."""
+    codes, state, wait = part
     answered_or_left = (state == SERVED) | (state == ABANDONED)
     waits = wait[answered_or_left]
-    arrived = len(part)
+    arrived = len(codes)
     wait_cost = np.asarray(model.wait_cost)[codes]
     abandon_cost = np.asarray(model.abandon_cost)[codes]
     cost = float(np.sum(wait_cost * wait) + np.sum(abandon_cost[state == ABANDONED]))
@@ -142,11 +139,13 @@ def agent_table(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.D
     """Scheduled head count, busy agents and utilisation per group and hour."""
     hours = int(np.ceil(max(model.end_time, model.horizon) / 60.0))
     edges = np.arange(hours + 1) * 60.0
+    codes = tickets["agent_group"].cat.codes.to_numpy()
+    starts, ends = tickets["start_min"].to_numpy(), tickets["end_min"].to_numpy()
     rows = []
     for g, name in enumerate(model.scenario.group_names):
-        mine = tickets[(tickets["agent_group"].cat.codes.to_numpy() == g)]
-        start = mine["start_min"].to_numpy()
-        end = np.where(np.isnan(mine["end_min"].to_numpy()), model.end_time, mine["end_min"])
+        mine = codes == g
+        start, end = starts[mine], ends[mine]
+        end = np.where(np.isnan(end), model.end_time, end)
         busy = np.diff(_integral(start, edges) - _integral(end, edges))
         plan = model.staffing[g]
         times = np.array([m for m, _ in plan] + [edges[-1]])
@@ -168,7 +167,7 @@ def agent_table(model: SupportModel, tickets: pd.DataFrame, policy: str) -> pd.D
 
 def _integral(points: np.ndarray, at: np.ndarray) -> np.ndarray:
     """sum over points p < x of (x - p), for each x in `at`."""
-    points = np.sort(points)
+    points = np.sort(points, kind="stable")  # timsort: start and end times come nearly sorted
     before = np.searchsorted(points, at)
     prefix = np.concatenate(([0.0], np.cumsum(points)))
     return at * before - prefix[before]

@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from sim import limits
 
-if TYPE_CHECKING:
-    from sim.scenario import AgentGroup, Scenario, TicketType
+# The validated models of sim/scenario.py, which imports this module; named here
+# without an import so that the two modules do not import each other.
+Scenario = AgentGroup = TicketType = Any
 
 HOURS_PER_DAY = 24
 LIMITS_DOC = "docs/scenario-limits.md"

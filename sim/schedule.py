@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 import math
 
+import numpy as np
+
 from sim.scenario import HOURS_PER_DAY, MINUTES_PER_HOUR, Absence, Scenario, Surge
 
 # After the horizon shifts keep running, so that tickets can drain, but only
@@ -29,6 +31,10 @@ class ArrivalSchedule:
             self.cumulative.append(self.cumulative[-1] + rate * (stop - starts[i]))
         self.total = self.cumulative[-1]
         self.constant = len(starts) == 1
+        # The same numbers as arrays, for inverting a block of arrivals at once.
+        self.cumulative_array, self.starts_array, self.rates_array = (
+            np.asarray(self.cumulative), np.asarray(starts, dtype=float),
+            np.asarray(rates_per_minute, dtype=float))
 
     @classmethod
     def for_type(cls, scenario: Scenario, type_name: str) -> ArrivalSchedule:

@@ -1,6 +1,6 @@
 """Lookups per second through the Python table reader, on states a simulated day visits.
 
-    python -m experiments.table_latency TABLE.json --scenario fintech_day [--states 20000]
+    python -m benchmarks.table_latency TABLE.json --scenario fintech_day [--states 20000]
 
 States are snapshots taken at the decisions of one simulated day under the table
 itself; the timed loop is `TablePolicy.decide` alone (key, dict lookup,

@@ -1,0 +1,1 @@
+"""Benchmarks of routelab: speed against Ciw and SimPy, and lookup-table latency."""
