@@ -21,11 +21,7 @@ from typing import Any
 
 import click
 
-from benchmarks import report
-from benchmarks.race import race
-from benchmarks.scaling import peak_memory, scale_agents, scale_types
 from experiments.errors import UserError
-from experiments.io import write_json
 
 SEED = 0
 
@@ -93,6 +89,12 @@ def speed(tickets: int | None, rounds: int | None, long_: bool, quick: bool,
     """
     if importlib.util.find_spec("ciw") is None:
         raise UserError("routelab speed needs the bench extra: pip install 'routelab[bench]'")
+    # The work is imported here, so that `routelab speed --help` starts at once.
+    from benchmarks import report
+    from benchmarks.race import race
+    from benchmarks.scaling import peak_memory, scale_agents, scale_types
+    from experiments.io import write_json
+
     if quick and long_:
         raise UserError("--quick and --long: choose one")
     plan = Plan(long=long_, quick=quick, tickets=tickets, rounds=rounds)
