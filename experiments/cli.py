@@ -57,6 +57,13 @@ def cli() -> None:
     """routelab: learn and judge ticket-routing policies for customer support."""
 
 
+def usage_line(error: click.UsageError) -> str:
+    """click's usage error (usage, hint and message on three lines) as one line."""
+    message = " ".join(error.format_message().split())
+    command = error.ctx.command_path if error.ctx is not None else "routelab"
+    return f"{message.rstrip('.')} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         # Without standalone mode click returns an Exit's code instead of exiting.
@@ -67,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("routelab: aborted", err=True)
         return 130
+    except click.UsageError as error:
+        click.echo(f"routelab: error: {usage_line(error)}", err=True)
+        return EXIT_BAD_INPUT
     except click.ClickException as error:
         error.show()
         return error.exit_code

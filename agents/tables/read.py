@@ -53,6 +53,11 @@ def read_table(path: str | Path) -> LookupTable:
     except json.JSONDecodeError as error:
         raise PolicyError(f"{source}: not valid JSON (line {error.lineno} column {error.colno}: "
                           f"{error.msg})") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: not a lookup table (arrays or objects nested too deep "
+                          "to read)") from None
+    except ValueError as error:  # a number too long to convert (Python's 4300-digit limit)
+        raise PolicyError(f"{source}: not valid JSON ({_one_line(error)})") from None
     return parse_table(document, source)
 
 
@@ -65,12 +70,12 @@ def parse_table(document: object, source: str = "<table>") -> LookupTable:
     if not isinstance(document, dict):
         raise PolicyError(f"{source}: expected a JSON object at the top level")
     if document.get("format") != FORMAT:
-        raise fail("format", f"expected {FORMAT!r}, got {document.get('format')!r}"
+        raise fail("format", f"expected {FORMAT!r}, got {_short(document.get('format'))}"
                    if "format" in document else "required")
     if "version" not in document:
         raise fail("version", "required")
     if document["version"] != VERSION or isinstance(document["version"], bool):
-        raise fail("version", f"unsupported version {document['version']!r} "
+        raise fail("version", f"unsupported version {_short(document['version'])} "
                    f"(this reader reads version {VERSION})")
     for name in REQUIRED:
         if name not in document:
@@ -82,7 +87,8 @@ def parse_table(document: object, source: str = "<table>") -> LookupTable:
     actions = _check_actions(document["actions"], fail)
     default = document["default"]
     if default not in HEURISTICS:
-        raise fail("default", f"unknown heuristic {default!r} (known: {', '.join(HEURISTICS)})")
+        raise fail("default", f"unknown heuristic {_short(default)} "
+                   f"(known: {', '.join(HEURISTICS)})")
     rows = _check_rows(document["rows"], edges, len(actions), fail)
     if "fidelity" in document and not isinstance(document["fidelity"], dict):
         raise fail("fidelity", f"expected an object, got {_json_type(document['fidelity'])}")
@@ -104,17 +110,17 @@ def _check_features(features: object, fail: Callable[[str, str], PolicyError]
                 raise fail(f"{where}.{name}", "required")
         name = feature["name"]
         if not isinstance(name, str) or name.partition(".")[0] not in FEATURE_KINDS:
-            raise fail(f"{where}.name", f"unknown feature {name!r} "
+            raise fail(f"{where}.name", f"unknown feature {_short(name)} "
                        f"(known kinds: {', '.join(FEATURE_KINDS)})")
         if name in names:
-            raise fail(f"{where}.name", f"duplicate feature {name!r}")
+            raise fail(f"{where}.name", f"duplicate feature {_short(name)}")
         edges = feature["edges"]
         if not isinstance(edges, list) or not edges:
             raise fail(f"{where}.edges", "expected a non-empty list of numbers")
-        if not all(_is_number(e) and math.isfinite(e) for e in edges):
+        if not all(_is_finite(e) for e in edges):
             raise fail(f"{where}.edges", "every edge must be a finite number")
         if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-            raise fail(f"{where}.edges", f"must be strictly increasing, got {edges}")
+            raise fail(f"{where}.edges", f"must be strictly increasing, got {_short(edges)}")
         names.append(name)
         all_edges.append(tuple(edges))
     return tuple(names), tuple(all_edges)
@@ -126,9 +132,9 @@ def _check_actions(actions: object, fail: Callable[[str, str], PolicyError]) -> 
     seen: set[str] = set()
     for i, action in enumerate(actions):
         if not isinstance(action, str) or (action != HOLD and action.count(PAIR_SEPARATOR) != 1):
-            raise fail(f"actions[{i}]", f"expected 'type->group' or 'hold', got {action!r}")
+            raise fail(f"actions[{i}]", f"expected 'type->group' or 'hold', got {_short(action)}")
         if action in seen:
-            raise fail(f"actions[{i}]", f"duplicate action {action!r}")
+            raise fail(f"actions[{i}]", f"duplicate action {_short(action)}")
         seen.add(action)
     return tuple(actions)
 
@@ -151,12 +157,12 @@ def _check_rows(rows: object, edges: tuple[tuple[float, ...], ...], n_actions: i
                        "(one per feature)")
         for j, (k, size) in enumerate(zip(key, sizes, strict=True)):
             if not 0 <= k < size:
-                raise fail(f"{where}.key[{j}]", f"bin {k} out of range 0..{size - 1}")
+                raise fail(f"{where}.key[{j}]", f"bin {_short(k)} out of range 0..{size - 1}")
         if not _is_int(action) or not 0 <= action < n_actions:
-            raise fail(f"{where}.action", f"{action!r} out of range 0..{n_actions - 1} "
+            raise fail(f"{where}.action", f"{_short(action)} out of range 0..{n_actions - 1} "
                        "(an index into actions)")
         if tuple(key) in table:
-            raise fail(f"{where}.key", f"duplicate key {key}")
+            raise fail(f"{where}.key", f"duplicate key {_short(key)}")
         table[tuple(key)] = action
     return table
 
@@ -169,6 +175,28 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _is_finite(value: object) -> bool:
+    """A number a float can hold (an integer of hundreds of digits cannot)."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _json_type(value: object) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null"}.get(type(value), "a number")
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A value as it may appear in a one-line message: its repr, cut short if long."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"a number of more than {limit} digits"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
