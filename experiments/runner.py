@@ -210,7 +210,7 @@ class _Backend:
     def submit(self, fn: JobFunction, payload: Any) -> Any:
         raise NotImplementedError
 
-    def wait_any(self, handles: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    def wait_any(self, handles: list[Any]) -> Iterable[tuple[Any, dict[str, Any]]]:
         """Block until at least one job is done; (handle, reply) of each one done."""
         raise NotImplementedError
 
@@ -240,7 +240,7 @@ class _LocalBackend(_Backend):
     def submit(self, fn: JobFunction, payload: Any) -> Future:
         return self._pool.submit(execute, fn, payload)
 
-    def wait_any(self, handles: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    def wait_any(self, handles: list[Any]) -> Iterable[tuple[Any, dict[str, Any]]]:
         done, _ = wait(handles, return_when=FIRST_COMPLETED)
         if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
             # A worker died: the pool fails every job in flight, and which job
@@ -248,8 +248,9 @@ class _LocalBackend(_Backend):
             done, _ = wait(handles)
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = self._new_pool()
-        # In submission order, so results finished before an interrupt are stored first.
-        return [(future, self._reply(future)) for future in handles if future in done]
+        # In submission order, and one at a time (a generator): a job that ended in an
+        # interrupt raises it only after the jobs finished before it are stored.
+        return ((future, self._reply(future)) for future in handles if future in done)
 
     @staticmethod
     def _reply(future: Future) -> dict[str, Any]:

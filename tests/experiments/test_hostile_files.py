@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ import yaml
 
 from experiments.cli import main
 from experiments.paths import safe_name
-from experiments.runner import Job, Runner, load_record, result_path
+from experiments.runner import Job, Outcome, Runner, _LocalBackend, execute, load_record, result_path
 from experiments.sweep import load_config, training_jobs
 from sim.atomic import atomic_path, remove_stale_temps
 from sim.scenario import load_scenario
@@ -141,6 +142,41 @@ def test_benchmark_reruns_a_damaged_job_file_instead_of_failing(
     assert "1 job(s) ran, 3 already done, 0 failed" in said
     pd.testing.assert_frame_equal(pd.read_csv(out / "runs.csv"), pd.read_csv(bench / "runs.csv"))
     assert "summary" in json.loads(path.read_text())["result"]
+
+
+def interrupt_at_five(payload: int) -> dict[str, int]:
+    if payload == 5:
+        raise KeyboardInterrupt
+    return {"value": payload}
+
+
+class InlineBackend(_LocalBackend):
+    """The local backend's bookkeeping, but every job is already done when handed over,
+    so several finish together: the case a busy machine makes rare but real."""
+
+    def __init__(self) -> None:
+        self.slots = 4
+
+    def submit(self, fn, payload) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(execute(fn, payload))
+        except BaseException as error:  # the interrupt, as a pool's future carries it
+            future.set_exception(error)
+        return future
+
+    def cancel(self, handles) -> None:
+        pass
+
+
+def test_jobs_finished_together_with_an_interrupt_are_stored_first(tmp_path: Path) -> None:
+    jobs_dir = tmp_path / "jobs"
+    runner = Runner(jobs_dir, progress=False)
+    jobs = [Job(f"g/{i}", i, "v1") for i in range(8)]
+    with pytest.raises(KeyboardInterrupt):
+        runner._drive(InlineBackend(), jobs, interrupt_at_five, Outcome(), total=len(jobs))
+    stored = {j.payload for j in jobs if load_record(jobs_dir, j) is not None}
+    assert stored == {0, 1, 2, 3, 4}
 
 
 @pytest.mark.parametrize("key", ["../../outside", "a/../../../b", "/etc/passwd", "..", "x/./.."])
