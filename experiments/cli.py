@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("routelab: aborted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as error:  # `routelab` alone: its help
+        click.echo(error.ctx.get_help() if error.ctx else error.format_message(), err=True)
+        return EXIT_BAD_INPUT
     except click.UsageError as error:
         click.echo(f"routelab: error: {usage_line(error)}", err=True)
         return EXIT_BAD_INPUT

@@ -64,3 +64,9 @@ def test_the_largest_seed_count_is_accepted_and_one_more_is_not() -> None:
     assert option.type.convert(str(MAX_EVALUATION_SEEDS), option, None) == MAX_EVALUATION_SEEDS
     with pytest.raises(click.BadParameter):
         option.type.convert(str(MAX_EVALUATION_SEEDS + 1), option, None)
+
+
+def test_routelab_alone_shows_its_help(capsys) -> None:
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Usage: routelab") and "Commands:" in err and "simulate" in err
