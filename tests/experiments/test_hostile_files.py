@@ -219,6 +219,15 @@ def test_report_on_words_where_numbers_belong_is_one_line(bench, tmp_path, capsy
     assert "hourly.csv" in err and "value" in err
 
 
+def test_report_on_a_table_with_empty_key_cells_is_one_line(bench, tmp_path, capsys) -> None:
+    folder = copy_tables(bench, tmp_path / "r")
+    table = pd.read_csv(folder / "comparison.csv")
+    table.loc[0, "n_seeds"] = None
+    table.to_csv(folder / "comparison.csv", index=False)
+    err = one_line_error(capsys, ["report", str(folder)])
+    assert "comparison.csv" in err and "n_seeds" in err
+
+
 @pytest.mark.parametrize("text", ["[1, 2]", "[" * 200_000 + "]" * 200_000, "{"])
 def test_report_on_a_damaged_scenarios_file_is_one_line(bench, tmp_path, capsys, text) -> None:
     folder = copy_tables(bench, tmp_path / "r")
