@@ -48,7 +48,7 @@ def inside(root: Path | str, path: Path | str, what: str = "--out") -> Path:
 def output_folder(out: Path | None, *, cache: bool = True) -> Iterator[None]:
     """Around a command that writes into the folder `out` (None: its default folder).
 
-    Removes what a killed earlier run into the same folder left half-written,
+    Removes what a killed earlier run left half-written in the folder,
     and writes the solver's disk cache for `--policy optimal` into OUT/cache/optimal
     (`cache=False`: writes none), never under the working folder, unless
     ROUTELAB_CACHE_DIR says where it goes.
@@ -57,7 +57,9 @@ def output_folder(out: Path | None, *, cache: bool = True) -> Iterator[None]:
     from sim.atomic import remove_stale_temps
 
     if out is not None:
-        remove_stale_temps(out)
+        # Only the folder itself: a user's --out may be a big tree. The runner cleans its
+        # jobs folder, the report plots/, and every write its own target's leftovers.
+        remove_stale_temps(out, recursive=False)
     if not cache:
         folder: Path | str | None = "off"
     else:
