@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,9 @@ def read_table(path: str | Path) -> LookupTable:
     except RecursionError:
         raise PolicyError(f"{source}: not a lookup table (arrays or objects nested too deep "
                           "to read)") from None
-    except ValueError as error:  # a number too long to convert (Python's 4300-digit limit)
-        raise PolicyError(f"{source}: not valid JSON ({_one_line(error)})") from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise PolicyError(f"{source}: not a lookup table (a number of more than "
+                          f"{sys.get_int_max_str_digits()} digits)") from None
     return parse_table(document, source)
 
 
@@ -196,7 +198,3 @@ def _short(value: object, limit: int = 60) -> str:
         return f"a number of more than {limit} digits"
     text = " ".join(repr(value).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
