@@ -53,10 +53,11 @@ def init_worker(driver_pid: int, environment: dict[str, str]) -> None:
 def die_with(driver_pid: int) -> None:
     """End this process when `driver_pid` ends, even by SIGKILL.
 
-    A worker started by forkserver is the child of the fork server, not of the
-    driver, so two guards: on Linux the kernel kills the worker when its parent
-    ends (PR_SET_PDEATHSIG; the fork server ends with the driver), and everywhere
-    a daemon thread looks for the driver every WATCH_SECONDS.
+    A worker started by forkserver is the child of the fork server, which
+    outlives a killed driver while its workers live, so the guard is a daemon
+    thread that looks for the driver every WATCH_SECONDS and ends the worker
+    once it is gone. On Linux the kernel also ends a worker with its parent
+    (PR_SET_PDEATHSIG), which covers workers started by spawn at once.
     """
     parent = os.getppid()
     _kill_me_with_parent(parent)

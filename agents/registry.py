@@ -29,7 +29,7 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
     if kind == "model" and path:
         from agents.rl.model_policy import load_model_policy
 
-        return load_model_policy(path, scenario)
+        return load_model_policy(path, scenario, force=force)
     if kind == "index" and path:
         from agents.index.rule import load_index_rule
 

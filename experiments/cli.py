@@ -60,16 +60,10 @@ def cli() -> None:
 
 
 def usage_line(error: click.UsageError) -> str:
-    """A usage mistake as one line naming the option: `--seeds: 0 is not in the range ...`."""
-    command = error.ctx.command_path.removeprefix("routelab").strip() if error.ctx else ""
-    where = f"{command}: " if command else ""
-    param = getattr(error, "param", None)
-    if param is not None and error.message:
-        name = param.opts[0] if param.opts else param.name
-        if param.param_type_name == "argument":
-            name = param.human_readable_name
-        return f"{where}{name}: {error.message}"
-    return f"{where}{error.format_message()} (see --help)"
+    """click's usage error (usage, hint and message on three lines) as one line."""
+    message = " ".join(error.format_message().split())
+    command = error.ctx.command_path if error.ctx is not None else "routelab"
+    return f"{message.rstrip('.')} (see '{command} --help')"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("routelab: aborted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as error:  # `routelab` alone: its help
+        click.echo(error.ctx.get_help() if error.ctx else error.format_message(), err=True)
+        return EXIT_BAD_INPUT
     except click.UsageError as error:
         click.echo(f"routelab: error: {usage_line(error)}", err=True)
         return EXIT_BAD_INPUT

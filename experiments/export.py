@@ -29,9 +29,42 @@ def _hour_edges(value: str | None) -> tuple[float, ...]:
     return edges
 
 
+CSV_VIEW_HEAD = ("state", "action", "decisions", "share_choosing_action")
+
+
+def check_targets(out: Path, write_people_csv: bool, force: bool) -> Path:
+    """Refuse, before any work, to replace a file unasked; returns the CSV view's path.
+
+    --out is replaced only with --force; FILE.csv, which the user did not name,
+    only with --force and only if it is the CSV view of a lookup table.
+    """
+    csv_path = out.with_suffix(".csv")
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; the table is a .json file")
+    if out.exists() and not force:
+        raise UserError(f"--out {out}: exists; pass --force to replace it")
+    if write_people_csv and csv_path.exists():
+        if not _is_csv_view(csv_path):
+            raise UserError(f"--out {out}: {csv_path} exists and is not the CSV view of a "
+                            "lookup table; it is left alone (pass --no-csv, or move it)")
+        if not force:
+            raise UserError(f"--out {out}: {csv_path} (its CSV view) exists; pass --force to "
+                            "replace both, or --no-csv")
+    return csv_path
+
+
+def _is_csv_view(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.readline(10_000).rstrip("\r\n").split(",")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return path.is_file() and tuple(head[:4]) == CSV_VIEW_HEAD and head[-1] == "key"
+
+
 def run(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eval: int,
            write_people_csv: bool, queue_bins: int, wait_bins: int, hour_edges: str | None,
-           prune: bool, max_kb: int, quiet: bool) -> None:
+           prune: bool, max_kb: int, quiet: bool, force: bool = False) -> None:
     """Build a lookup table that routes like POLICY on SCENARIO, and measure how well.
 
     POLICY is anything --policy accepts: a heuristic, model:PATH, table:PATH or
@@ -41,6 +74,7 @@ def run(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eval: 
     """
     if out.suffix.lower() != ".json":
         raise UserError(f"--out {out}: the table is a .json file")
+    csv_path = check_targets(out, write_people_csv, force)
     scenario = load_scenario(scenario_name)
     make_policy(policy_spec, scenario)  # fail fast, before any simulation
     settings = ExportSettings(days=days, seeds_eval=seeds_eval, queue_bins=queue_bins,
@@ -52,7 +86,6 @@ def run(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eval: 
                     disable=quiet, leave=False)
 
     built = export_table(scenario, policy_spec, settings, progress)
-    csv_path = out.with_suffix(".csv")
     try:
         write_text(built.text, out)
         if write_people_csv:

@@ -9,10 +9,17 @@ once (`retries`), then reported; the other jobs go on.
 
 The job function must be importable by module and name (a top-level
 function), take the job's payload and return something JSON can store.
+
+A job file is trusted only if it is whole: a JSON object with the job's key
+and fingerprint and a digest of its result. A file that is truncated, edited
+or of another layout is counted as missing, so its job runs again and the
+file is replaced. A job key becomes a path under the jobs folder one
+sanitised component per `/`, never a path outside it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -29,7 +36,8 @@ from tqdm import tqdm
 
 from agents.parallel import cap_threads, worker_pool
 from experiments.errors import UserError
-from sim.atomic import write_text
+from experiments.paths import inside, safe_name
+from sim.atomic import remove_stale_temps, write_text
 
 BACKENDS = ("local", "ray")
 JobFunction = Callable[[Any], Any]
@@ -63,19 +71,33 @@ class Outcome:
 
 
 def result_path(jobs_dir: Path, key: str) -> Path:
-    return Path(jobs_dir) / f"{key}.json"
+    """jobs/<key>.json, each `/`-separated part of the key a safe file name."""
+    parts = [safe_name(part) for part in key.split("/")]
+    parts[-1] += ".json"
+    return inside(jobs_dir, Path(jobs_dir).joinpath(*parts), what="job file")
+
+
+def result_digest(result: Any) -> str:
+    """The sha256 of a result's canonical JSON: what makes a stored record trusted."""
+    text = json.dumps(result, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_record(jobs_dir: Path, job: Job) -> dict[str, Any] | None:
-    """The stored record of a finished job, or None if absent, unreadable or stale."""
+    """The stored record of a finished job, or None if absent, damaged or stale."""
     path = result_path(jobs_dir, job.key)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # ValueError: not JSON, not UTF-8
         return None
-    if record.get("key") != job.key or record.get("fingerprint") != job.fingerprint:
+    if (not isinstance(record, dict) or record.get("key") != job.key
+            or record.get("fingerprint") != job.fingerprint or "result" not in record):
         return None
-    return record
+    try:
+        intact = record.get("digest") == result_digest(record["result"])
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return record if intact else None
 
 
 class Runner:
@@ -100,6 +122,7 @@ class Runner:
         if len(set(keys)) != len(keys):
             raise ValueError("job keys must be unique")
         outcome = Outcome()
+        remove_stale_temps(self.jobs_dir)  # half-written job files of a killed run
         todo = []
         for job in jobs:
             if load_record(self.jobs_dir, job) is None:
@@ -152,7 +175,9 @@ class Runner:
 
     def _store(self, job: Job, reply: dict[str, Any], attempts: int) -> None:
         record = {"key": job.key, "fingerprint": job.fingerprint, "attempts": attempts,
-                  "wall_seconds": round(reply["wall_seconds"], 6), "result": reply["result"]}
+                  "wall_seconds": round(reply["wall_seconds"], 6),
+                  "digest": result_digest(json.loads(json.dumps(reply["result"]))),
+                  "result": reply["result"]}
         text = json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
         write_text(text, result_path(self.jobs_dir, job.key))
 
@@ -185,7 +210,7 @@ class _Backend:
     def submit(self, fn: JobFunction, payload: Any) -> Any:
         raise NotImplementedError
 
-    def wait_any(self, handles: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    def wait_any(self, handles: list[Any]) -> Iterable[tuple[Any, dict[str, Any]]]:
         """Block until at least one job is done; (handle, reply) of each one done."""
         raise NotImplementedError
 
@@ -215,7 +240,7 @@ class _LocalBackend(_Backend):
     def submit(self, fn: JobFunction, payload: Any) -> Future:
         return self._pool.submit(execute, fn, payload)
 
-    def wait_any(self, handles: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    def wait_any(self, handles: list[Any]) -> Iterable[tuple[Any, dict[str, Any]]]:
         done, _ = wait(handles, return_when=FIRST_COMPLETED)
         if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
             # A worker died: the pool fails every job in flight, and which job
@@ -223,8 +248,9 @@ class _LocalBackend(_Backend):
             done, _ = wait(handles)
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = self._new_pool()
-        # In submission order, so results finished before an interrupt are stored first.
-        return [(future, self._reply(future)) for future in handles if future in done]
+        # In submission order, and one at a time (a generator): a job that ended in an
+        # interrupt raises it only after the jobs finished before it are stored.
+        return ((future, self._reply(future)) for future in handles if future in done)
 
     @staticmethod
     def _reply(future: Future) -> dict[str, Any]:
@@ -267,6 +293,9 @@ class _RayBackend(_Backend):
     def _init(self, workers: int | None, address: str | None) -> None:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "logging_level": "error"}
+        settings = {k: v for k, v in os.environ.items() if k.startswith("ROUTELAB_")}
+        if settings:  # e.g. the solver's cache folder, as local workers get it
+            options["runtime_env"] = {"env_vars": settings}
         if address:
             options["address"] = address
         else:

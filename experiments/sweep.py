@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from experiments.benchmark import (
     finish,
@@ -28,8 +28,10 @@ from experiments.benchmark import (
 )
 from experiments.errors import UserError
 from experiments.io import write_csv
+from experiments.paths import inside, output_folder, safe_name
 from experiments.runner import BACKENDS, Job, Outcome, Runner, load_record
 from sim.scenario import Scenario
+from sim.seeds import MAX_EVALUATION_SEEDS, TRAIN_SEED_CEILING
 
 
 class _Strict(BaseModel):
@@ -40,13 +42,26 @@ class TrainingGrid(_Strict):
     scenarios: tuple[str, ...] | None = None  # default: the sweep's scenarios
     algo: tuple[str, ...] = ("maskable_ppo",)
     timesteps: int = Field(default=200_000, gt=0)
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[StrictInt, ...] = (0,)
     hyperparams: dict[str, tuple[Any, ...]] = Field(default_factory=dict)
 
     @field_validator("algo", "seeds", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str | int) else value
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value: Any) -> Any:
+        if isinstance(value, list) and not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ValueError("expected a seed or a list of seeds (whole numbers)")
+        return value
+
+    @field_validator("seeds", mode="after")
+    @classmethod
+    def _run_seeds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        return _distinct_seeds(value, 0, TRAIN_SEED_CEILING, "a training run's seed")
 
     @field_validator("hyperparams", mode="before")
     @classmethod
@@ -71,8 +86,25 @@ class SweepConfig(_Strict):
     workers: int | None = Field(default=None, ge=1)
     scenarios: tuple[str, ...] = Field(min_length=1)
     policies: tuple[str, ...] | None = None  # default: every heuristic
-    seeds: int | tuple[int, ...] = 10
+    seeds: StrictInt | tuple[StrictInt, ...] = 10
     train: TrainingGrid | None = None
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value: Any) -> Any:
+        values = value if isinstance(value, list | tuple) else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise ValueError("expected a number of seeds N (seeds 0..N-1) or a list of seeds")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _evaluation_seeds(cls, value: int | tuple[int, ...]) -> int | tuple[int, ...]:
+        if isinstance(value, int):
+            if not 1 <= value <= MAX_EVALUATION_SEEDS:
+                raise ValueError(f"must be 1..{MAX_EVALUATION_SEEDS} (seeds 0..N-1), got {value}")
+            return value
+        return _distinct_seeds(value, 0, MAX_EVALUATION_SEEDS - 1, "an evaluation seed")
 
     @field_validator("backend")
     @classmethod
@@ -83,6 +115,18 @@ class SweepConfig(_Strict):
 
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+def _distinct_seeds(seeds: tuple[int, ...], low: int, high: int, what: str) -> tuple[int, ...]:
+    if not seeds:
+        raise ValueError("give at least one seed")
+    for seed in seeds:
+        if not low <= seed <= high:
+            raise ValueError(f"{what} is {low}..{high}, got {seed}")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"seed {repeated[0]} given twice")
+    return seeds
 
 
 def load_config(path: Path) -> SweepConfig:
@@ -102,8 +146,6 @@ def load_config(path: Path) -> SweepConfig:
         where = ".".join(str(p) for p in first["loc"])
         message = "required" if first["type"] == "missing" else first["msg"]
         raise UserError(f"{path}: {where}: {message.removeprefix('Value error, ')}") from None
-    if isinstance(config.seeds, int) and config.seeds < 1:
-        raise UserError(f"{path}: seeds: must be at least 1")
     return config
 
 
@@ -121,8 +163,9 @@ class TrainingJob:
 
 
 def training_tag(algo: str, seed: int, hyperparams: dict[str, Any]) -> str:
+    """The run's folder name, e.g. `maskable_ppo-learning_rate0.0003-s0` (a safe file name)."""
     values = "-".join(f"{k.split('.')[-1]}{v}" for k, v in hyperparams.items())
-    return "-".join(p for p in (algo, values, f"s{seed}") if p)
+    return safe_name("-".join(p for p in (algo, values, f"s{seed}") if p))
 
 
 def training_jobs(config: SweepConfig, scenarios: list[Scenario], out: Path) -> list[Job]:
@@ -134,8 +177,9 @@ def training_jobs(config: SweepConfig, scenarios: list[Scenario], out: Path) -> 
     for scenario in chosen:
         for algo, seed, values in config.train.runs():
             tag = training_tag(algo, seed, values)
+            folder = inside(out, out / "models" / safe_name(scenario.name) / tag, what="out")
             payload = TrainingJob(scenario, algo, config.train.timesteps, seed,
-                                  tuple(values.items()), str(out / "models" / scenario.name / tag))
+                                  tuple(values.items()), str(folder))
             fingerprint = json.dumps([scenario.sha256()[:16], algo, config.train.timesteps, seed,
                                       values], default=str)
             jobs.append(Job(f"train/{scenario.name}/{tag}", payload, fingerprint))
@@ -208,7 +252,14 @@ def run(config_path: Path, quiet: bool) -> None:
     specs = parse_policies(policies, scenarios, option=f"{config_path}: policies")
     out = Path(config.out) if config.out else Path("results/runs/sweep") / config.name
     trainings = training_jobs(config, scenarios, out)
+    _check_distinct(trainings, config_path)
     check_training(trainings, config_path)
+    with output_folder(out):
+        _run_grid(config, config_path, scenarios, specs, trainings, out, quiet)
+
+
+def _run_grid(config: SweepConfig, config_path: Path, scenarios: list[Scenario], specs: list[str],
+              trainings: list[Job], out: Path, quiet: bool) -> None:
     runner = Runner(out / "jobs", backend=config.backend, workers=config.workers,
                     address=config.address, progress=not quiet, description=config.name)
     trained = runner.run(trainings, run_training) if trainings else Outcome()
@@ -217,6 +268,7 @@ def run(config_path: Path, quiet: bool) -> None:
     jobs = simulation_jobs(scenarios, specs, seeds)
     for scenario, model in models:
         jobs += simulation_jobs([scenario], [f"model:{model}"], seeds)
+    _check_distinct(jobs, config_path)
     simulated = runner.run(jobs, run_simulation)
     _write_training_table(out, trainings, trained)
     outcome = Outcome(ran=trained.ran + simulated.ran, skipped=trained.skipped + simulated.skipped,
@@ -231,13 +283,29 @@ def run(config_path: Path, quiet: bool) -> None:
     finish(out, out / "jobs", jobs, scenarios, outcome, manifest, quiet)
 
 
+def _check_distinct(jobs: list[Job], source: Path) -> None:
+    """A grid that names one run twice (a value listed twice) is the user's to fix."""
+    seen: set[str] = set()
+    for job in jobs:
+        if job.key in seen:
+            raise UserError(f"{source}: the grid names the run {job.key} twice "
+                            "(a value listed twice?)")
+        seen.add(job.key)
+
+
 def _trained_models(jobs_dir: Path, trainings: list[Job]) -> list[tuple[Scenario, str]]:
     models = []
     for job in trainings:
-        record = load_record(jobs_dir, job)
-        if record is not None and Path(record["result"]["model"]).is_file():
-            models.append((job.payload.scenario, record["result"]["model"]))
+        model = _model_of(load_record(jobs_dir, job))
+        if model is not None and Path(model).is_file():
+            models.append((job.payload.scenario, model))
     return models
+
+
+def _model_of(record: dict[str, Any] | None) -> str | None:
+    result = record.get("result") if record is not None else None
+    model = result.get("model") if isinstance(result, dict) else None
+    return model if isinstance(model, str) else None
 
 
 def _write_training_table(out: Path, trainings: list[Job], outcome: Outcome) -> None:
@@ -249,10 +317,9 @@ def _write_training_table(out: Path, trainings: list[Job], outcome: Outcome) -> 
     rows = []
     for job in trainings:
         run: TrainingJob = job.payload
-        record = load_record(out / "jobs", job)
+        model = _model_of(load_record(out / "jobs", job))
         rows.append({"scenario": run.scenario.name, "algo": run.algo, "timesteps": run.timesteps,
                      "seed": run.seed, "hyperparams": json.dumps(dict(run.hyperparams)),
-                     "status": "done" if record else "failed",
-                     "model": record["result"]["model"] if record else "",
+                     "status": "done" if model else "failed", "model": model or "",
                      "error": errors.get(job.key, "")})
     write_csv(pd.DataFrame(rows), out / "training.csv")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from agents.exact.mdp import Rates, StateSpace, rates_of
+from agents.exact.mdp import Rates, StateSpace, rates_of, state_count
 from agents.exact.solver import SOLVER_VERSION, Solution, solve
 from sim.atomic import write_atomic
 from sim.decision import DecisionView
@@ -66,30 +69,83 @@ def optimal_policy(scenario: Scenario) -> OptimalPolicy:
     return OptimalPolicy(solution_for(scenario), rates)
 
 
+CACHE_ENV = "ROUTELAB_CACHE_DIR"
+ALSO_READ_ENV = "ROUTELAB_CACHE_ALSO_READ"
+DEFAULT_CACHE = Path("results/runs/cache/optimal")
+
+
 def cache_dir() -> Path | None:
     """results/runs/cache/optimal under the working directory; ROUTELAB_CACHE_DIR
-    overrides it and `off` (or empty) turns the disk cache off."""
-    value = os.environ.get("ROUTELAB_CACHE_DIR")
+    overrides it and `off` (or empty) turns the disk cache off. A command given
+    `--out` moves it into its output folder (`cache_folder`)."""
+    value = os.environ.get(CACHE_ENV)
     if value is None:
-        return Path("results/runs/cache/optimal")
+        return DEFAULT_CACHE
     return None if value in ("", "off") else Path(value)
+
+
+@contextmanager
+def cache_folder(folder: Path | str | None) -> Iterator[None]:
+    """Write the disk cache into `folder` (`off`: write none; None: the default folder)
+    while the block runs, still reading what the default folder holds; unless
+    ROUTELAB_CACHE_DIR is set: the user's choice wins. Worker pools started inside
+    the block inherit the choice (agents/parallel.py passes ROUTELAB_* on)."""
+    if folder is None or CACHE_ENV in os.environ:
+        yield
+        return
+    os.environ[CACHE_ENV] = str(folder)
+    os.environ[ALSO_READ_ENV] = str(DEFAULT_CACHE.resolve())
+    try:
+        yield
+    finally:
+        os.environ.pop(CACHE_ENV, None)
+        os.environ.pop(ALSO_READ_ENV, None)
+
+
+def _cache_name(sha256: str) -> str:
+    return f"{sha256[:24]}-v{SOLVER_VERSION}.npz"
 
 
 def _cache_path(sha256: str) -> Path | None:
     folder = cache_dir()
-    return folder / f"{sha256[:24]}-v{SOLVER_VERSION}.npz" if folder else None
+    return folder / _cache_name(sha256) if folder else None
 
 
 def _read_cache(scenario: Scenario) -> Solution | None:
-    """A stored solution of exactly this scenario and solver version, or None."""
-    path = _cache_path(scenario.sha256())
-    if path is None or not path.is_file():
+    """The stored solution of this scenario: from the cache folder, else (read only)
+    from the default folder when a command moved the cache (`cache_folder`)."""
+    also = os.environ.get(ALSO_READ_ENV)
+    paths = [_cache_path(scenario.sha256()),
+             Path(also) / _cache_name(scenario.sha256()) if also else None]
+    for path in paths:
+        solution = _read_cache_file(path, scenario) if path is not None else None
+        if solution is not None:
+            return solution
+    return None
+
+
+def _read_cache_file(path: Path, scenario: Scenario) -> Solution | None:
+    """A stored solution of exactly this scenario and solver version, or None.
+
+    Anything wrong with the file (truncated, another layout, a decision that
+    is not feasible in its state) makes it None: the scenario is solved again
+    and the file replaced.
+    """
+    if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as stored:
             facts = json.loads(str(stored["summary"]))
-            action = stored["action"].astype(np.int64)
-        if facts["scenario_sha256"] != scenario.sha256():
+            action = stored["action"]
+        if facts["scenario_sha256"] != scenario.sha256() or action.dtype.kind not in "iu":
+            return None
+        action = action.astype(np.int64)
+        rates = rates_of(scenario)
+        caps = facts["queue_caps"]
+        if list(caps) != list(rates.type_names) or not all(
+                isinstance(c, int) and 0 <= c for c in caps.values()):
+            return None
+        if not _feasible(action, rates, list(caps.values())):
             return None
         return Solution(
             scenario=facts["scenario"], scenario_sha256=facts["scenario_sha256"],
@@ -100,8 +156,24 @@ def _read_cache(scenario: Scenario) -> Solution | None:
             policy_bounds_per_hour=tuple(facts["policy_bounds_per_hour"]),
             cost_per_hour=facts["cost_per_hour"], cap_mass=list(facts["cap_mass"].values()),
             holding_share=facts["holding_share"], seconds=facts["solve_seconds"], action=action)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, RecursionError,
+            zipfile.BadZipFile, zlib.error):
         return None  # unreadable or from another layout: solve again
+
+
+def _feasible(action: np.ndarray, rates: Rates, caps: Sequence[int]) -> bool:
+    """One decision per state, each `hold` or a pair that can start in that state."""
+    if action.ndim != 1 or state_count(rates, caps) != action.shape[0]:
+        return False  # checked before the state space is built: the file proves its size
+    space = StateSpace(rates, caps)
+    n_groups = space.n_groups
+    hold = space.n_types * n_groups
+    if action.min(initial=0) < 0 or action.max(initial=0) > hold:
+        return False
+    starts = np.flatnonzero(action != hold)
+    t, g = np.divmod(action[starts], n_groups)
+    free = rates.agents[g] - space.busy[starts, g, :].sum(axis=1)
+    return bool(np.all((space.queue[starts, t] > 0) & (free > 0) & (rates.service[g, t] > 0)))
 
 
 def _write_cache(solution: Solution) -> None:

@@ -127,8 +127,11 @@ def load_index_rule(path: str | Path, scenario: Scenario, *, force: bool = False
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise PolicyError(f"{source}: cannot read ({error.strerror or error})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PolicyError(f"{source}: not valid JSON ({error})") from None
+    except (RecursionError, ValueError):  # nested too deep, or a number too long to convert
+        raise PolicyError(f"{source}: not an index rule (nested too deep, or a number "
+                          "too long to read)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise PolicyError(f"{source}: format: expected {FORMAT!r}")
     if document.get("version") != VERSION:

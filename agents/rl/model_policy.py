@@ -57,20 +57,28 @@ class ModelPolicy:
         return feasible_or_fallback(view, int(action), mask, pairs, self.fallback)
 
 
-def load_model_policy(path: str | Path, scenario: Scenario) -> ModelPolicy:
+def load_model_policy(path: str | Path, scenario: Scenario, *, force: bool = False) -> ModelPolicy:
     """The policy of a model.zip written by `routelab train` (or its folder).
 
-    Raises PolicyError (one line) for a missing, unreadable or mismatched model.
+    Raises PolicyError (one line) for a missing, unreadable or mismatched model:
+    a model trained on another scenario, or on another version of this one
+    (config.yaml's scenario_sha256), is refused unless `force`, as tables are.
     The zip holds pickled objects: load only files you trust.
     """
     zip_path = _model_file(Path(path))
     config = _read_config(zip_path)
     algo = config.get("algo") or _algo_in_zip(zip_path)
     observe = ObservationBuilder(scenario)
-    features = config.get("env", {}).get("features")
+    features = (config.get("env") or {}).get("features")
     if features is not None and list(features) != observe.names:
         raise PolicyError(f"model:{path}: trained on features of scenario "
                           f"{config.get('scenario')!r}, which differ from {scenario.name!r}'s")
+    trained_on = config.get("scenario_sha256")
+    if trained_on is not None and trained_on != scenario.sha256() and not force:
+        raise PolicyError(
+            f"model:{path}: scenario_sha256: trained on scenario {config.get('scenario')!r} "
+            f"({trained_on[:12]}...), not on this version of {scenario.name!r} "
+            f"({scenario.sha256()[:12]}...); pass --force to use it anyway")
     model = _load(zip_path, algo)
     expected = (len(observe.names),)
     n_actions = len(scenario.ticket_types) * len(scenario.agent_groups) + 1
@@ -79,11 +87,11 @@ def load_model_policy(path: str | Path, scenario: Scenario) -> ModelPolicy:
             f"model:{path}: expects {model.observation_space.shape[0]} features and "
             f"{model.action_space.n} actions; scenario {scenario.name} has {expected[0]} "
             f"and {n_actions}")
-    fallback_name = config.get("env", {}).get("fallback")
+    fallback_name = (config.get("env") or {}).get("fallback")
     from agents.heuristics import HEURISTICS
 
     fallback = HEURISTICS[fallback_name]() if fallback_name in HEURISTICS else None
-    work_conserving = bool(config.get("env", {}).get("work_conserving", False))
+    work_conserving = bool((config.get("env") or {}).get("work_conserving", False))
     return ModelPolicy(model, observe, masked=algo == "maskable_ppo", fallback=fallback,
                        work_conserving=work_conserving)
 
@@ -95,15 +103,54 @@ def _model_file(path: Path) -> Path:
     return candidate
 
 
+# The fields of config.yaml a model policy reads, and the types they must have.
+_CONFIG_FIELDS: dict[str, tuple[type, ...]] = {
+    "scenario": (str,), "scenario_sha256": (str,), "algo": (str,), "env": (dict,)}
+_ENV_FIELDS: dict[str, tuple[type, ...]] = {
+    "features": (list,), "fallback": (str,), "work_conserving": (bool,)}
+
+
 def _read_config(zip_path: Path) -> dict[str, Any]:
+    """config.yaml beside the model ({} if there is none); anything wrong is one line."""
     config_path = zip_path.with_name("config.yaml")
     if not config_path.is_file():
         return {}
+
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"model:{zip_path}: {config_path.name}: {message}")
+
     try:
         data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise PolicyError(f"model:{zip_path}: cannot read {config_path.name} ({error})") from None
-    return data if isinstance(data, dict) else {}
+    except OSError as error:
+        raise fail(f"cannot read ({error.strerror or error})") from None
+    except yaml.YAMLError as error:
+        raise fail(f"not valid YAML ({_yaml_problem(error)})") from None
+    except (RecursionError, ValueError) as error:  # nested too deep; not UTF-8
+        raise fail(f"not valid YAML ({type(error).__name__})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise fail(f"expected a mapping of training settings, got {type(data).__name__}")
+    for fields, block, where in ((_CONFIG_FIELDS, data, ""), (_ENV_FIELDS, data.get("env"), "env.")):
+        if not isinstance(block, dict):
+            continue
+        for name, types in fields.items():
+            value = block.get(name)
+            if value is not None and not isinstance(value, types):
+                raise fail(f"{where}{name}: expected {types[0].__name__}, "
+                           f"got {type(value).__name__}")
+    features = (data.get("env") or {}).get("features") or []
+    if not all(isinstance(f, str) for f in features):
+        raise fail("env.features: expected a list of feature names")
+    return data
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """A PyYAML error (several lines with a caret) as a short phrase with its line."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    return " ".join(f"{problem}{where}".split())
 
 
 def _algo_in_zip(zip_path: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,17 +69,17 @@ def _check_features(features: object, fail: Callable[[str, str], PolicyError]
                 raise fail(f"{where}.{name}", "required")
         name = feature["name"]
         if not isinstance(name, str) or name.partition(".")[0] not in FEATURE_KINDS:
-            raise fail(f"{where}.name", f"unknown feature {name!r} "
+            raise fail(f"{where}.name", f"unknown feature {_short(name)} "
                        f"(known kinds: {', '.join(FEATURE_KINDS)})")
         if name in names:
-            raise fail(f"{where}.name", f"duplicate feature {name!r}")
+            raise fail(f"{where}.name", f"duplicate feature {_short(name)}")
         edges = feature["edges"]
         if not isinstance(edges, list) or not edges:
             raise fail(f"{where}.edges", "expected a non-empty list of numbers")
-        if not all(_is_number(e) and math.isfinite(e) for e in edges):
+        if not all(_is_finite(e) for e in edges):
             raise fail(f"{where}.edges", "every edge must be a finite number")
         if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
-            raise fail(f"{where}.edges", f"must be strictly increasing, got {edges}")
+            raise fail(f"{where}.edges", f"must be strictly increasing, got {_short(edges)}")
         names.append(name)
         all_edges.append(tuple(edges))
     return tuple(names), tuple(all_edges)
@@ -90,9 +91,9 @@ def _check_actions(actions: object, fail: Callable[[str, str], PolicyError]) -> 
     seen: set[str] = set()
     for i, action in enumerate(actions):
         if not isinstance(action, str) or (action != HOLD and action.count(PAIR_SEPARATOR) != 1):
-            raise fail(f"actions[{i}]", f"expected 'type->group' or 'hold', got {action!r}")
+            raise fail(f"actions[{i}]", f"expected 'type->group' or 'hold', got {_short(action)}")
         if action in seen:
-            raise fail(f"actions[{i}]", f"duplicate action {action!r}")
+            raise fail(f"actions[{i}]", f"duplicate action {_short(action)}")
         seen.add(action)
     return tuple(actions)
 
@@ -115,12 +116,12 @@ def _check_rows(rows: object, edges: tuple[tuple[float, ...], ...], n_actions: i
                        "(one per feature)")
         for j, (k, size) in enumerate(zip(key, sizes, strict=True)):
             if not 0 <= k < size:
-                raise fail(f"{where}.key[{j}]", f"bin {k} out of range 0..{size - 1}")
+                raise fail(f"{where}.key[{j}]", f"bin {_short(k)} out of range 0..{size - 1}")
         if not _is_int(action) or not 0 <= action < n_actions:
-            raise fail(f"{where}.action", f"{action!r} out of range 0..{n_actions - 1} "
+            raise fail(f"{where}.action", f"{_short(action)} out of range 0..{n_actions - 1} "
                        "(an index into actions)")
         if tuple(key) in table:
-            raise fail(f"{where}.key", f"duplicate key {key}")
+            raise fail(f"{where}.key", f"duplicate key {_short(key)}")
         table[tuple(key)] = action
     return table
 
@@ -133,9 +134,27 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _is_finite(value: object) -> bool:
+    """A number a float can hold (an integer of hundreds of digits cannot)."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _json_type(value: object) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null"}.get(type(value), "a number")
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A value as it may appear in a one-line message: its repr, cut short if long."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"a number of more than {limit} digits"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- version 2: the facts and the default -------------------------------------------------
@@ -198,6 +217,12 @@ def read_document(path: str | Path) -> TableDocument:
     except json.JSONDecodeError as error:
         raise PolicyError(f"{source}: not valid JSON (line {error.lineno} column {error.colno}: "
                           f"{error.msg})") from None
+    except RecursionError:
+        raise PolicyError(f"{source}: not a lookup table (arrays or objects nested too deep "
+                          "to read)") from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise PolicyError(f"{source}: not a lookup table (a number of more than "
+                          f"{sys.get_int_max_str_digits()} digits)") from None
     return parse_document(document, source)
 
 
@@ -210,13 +235,13 @@ def parse_document(document: object, source: str = "<table>") -> TableDocument:
     if not isinstance(document, dict):
         raise PolicyError(f"{source}: expected a JSON object at the top level")
     if document.get("format") != FORMAT:
-        raise fail("format", f"expected {FORMAT!r}, got {document.get('format')!r}"
+        raise fail("format", f"expected {FORMAT!r}, got {_short(document.get('format'))}"
                    if "format" in document else "required")
     version = document.get("version")
     if "version" not in document:
         raise fail("version", "required")
     if not isinstance(version, int) or isinstance(version, bool) or version not in VERSIONS:
-        raise fail("version", f"unsupported version {version!r} (this reader reads versions "
+        raise fail("version", f"unsupported version {_short(version)} (this reader reads versions "
                    f"{', '.join(map(str, VERSIONS))})")
     required = REQUIRED + (("scenario_facts",) if version == 2 else ())
     for name in required:
@@ -271,7 +296,7 @@ def _check_default(default: object, version: int, facts: Facts | None, fail: Any
     if isinstance(default, str):
         known = HEURISTICS if version == 1 else DEFAULT_HEURISTICS
         if default not in known:
-            raise fail("default", f"unknown heuristic {default!r} (known: {', '.join(known)})")
+            raise fail("default", f"unknown heuristic {_short(default)} (known: {', '.join(known)})")
         return default, None
     if version == 1 or facts is None:
         raise fail("default", f"expected a heuristic name, got {json_type(default)}")

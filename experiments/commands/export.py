@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from experiments.commands import MAX_EVALUATION_SEEDS
+
 
 @click.command()
 @click.argument("policy_spec", metavar="POLICY")
@@ -15,7 +17,8 @@ import click
               help="The table file to write (JSON); a CSV view goes beside it.")
 @click.option("--days", default=20, show_default=True, type=click.IntRange(min=1),
               help="Simulated days whose decisions fill the table (seeds 10000..).")
-@click.option("--seeds-eval", default=10, show_default=True, type=click.IntRange(min=1),
+@click.option("--seeds-eval", default=10, show_default=True,
+              type=click.IntRange(1, MAX_EVALUATION_SEEDS),
               help="Held-out seeds 0..M-1 for agreement, coverage and the paired cost.")
 @click.option("--csv/--no-csv", "write_people_csv", default=True, show_default=True,
               help="Also write FILE.csv: one row per key, the state in words.")
@@ -32,10 +35,13 @@ import click
                    "decides); --all-rows stores every key's majority.")
 @click.option("--max-kb", default=1000, show_default=True, type=click.IntRange(min=10),
               help="Size budget of the JSON file in kB (10^3 bytes).")
+@click.option("--force", is_flag=True,
+              help="Replace --out if it exists (and FILE.csv beside it, if that is the CSV "
+                   "view of a lookup table).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def export(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eval: int,
            write_people_csv: bool, queue_bins: int, wait_bins: int, hour_edges: str | None,
-           prune: bool, max_kb: int, quiet: bool) -> None:
+           prune: bool, max_kb: int, force: bool, quiet: bool) -> None:
     """Build a lookup table that routes like POLICY on SCENARIO, and measure how well.
 
     POLICY is anything --policy accepts: a heuristic, model:PATH, table:PATH or
@@ -44,8 +50,10 @@ def export(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eva
     Model files (model:PATH) are pickles: load only files you trust.
     """
     from experiments.export import run
+    from experiments.paths import output_folder
 
-    run(
-        policy_spec=policy_spec, scenario_name=scenario_name, out=out, days=days,
-        seeds_eval=seeds_eval, write_people_csv=write_people_csv, queue_bins=queue_bins,
-        wait_bins=wait_bins, hour_edges=hour_edges, prune=prune, max_kb=max_kb, quiet=quiet)
+    with output_folder(None, cache=False):  # the solver's cache is read, not written
+        run(policy_spec=policy_spec, scenario_name=scenario_name, out=out, days=days,
+            seeds_eval=seeds_eval, write_people_csv=write_people_csv, queue_bins=queue_bins,
+            wait_bins=wait_bins, hour_edges=hour_edges, prune=prune, max_kb=max_kb,
+            force=force, quiet=quiet)

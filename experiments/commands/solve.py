@@ -20,7 +20,8 @@ def solve(scenario: str, as_json: bool, heuristics: bool, max_states: int) -> No
     Relative value iteration on the uniformised MDP of (queue lengths, busy
     agents per group and type) gives the optimal long-run cost per hour, the
     same quantity `routelab simulate --policy optimal` measures over long
-    horizons. The solved policy is cached for `--policy optimal`.
+    horizons. The solved policy is cached for `--policy optimal` in
+    results/runs/cache/optimal (ROUTELAB_CACHE_DIR moves it; `off`: no cache).
     """
     from experiments.solve import run
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from experiments.commands import MAX_EVALUATION_SEEDS
+
 
 @click.command()
 @click.argument("scenario")
@@ -18,7 +20,7 @@ import click
               help="Seed of the training run.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: results/runs/train/<scenario>/<algo>-seed<S>].")
-@click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(min=0),
+@click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(0, MAX_EVALUATION_SEEDS),
               help="Compare with the heuristics on simulation seeds 0..N-1 afterwards (0: skip).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | None,
@@ -31,8 +33,9 @@ def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path 
     (`tensorboard --logdir OUT/tensorboard`).
     The model file is a pickle: load only model files you trust.
     """
+    from experiments.paths import output_folder
     from experiments.train import run
 
-    run(
-        scenario=scenario, algo=algo, timesteps=timesteps, seed=seed, out=out,
-        eval_seeds=eval_seeds, quiet=quiet)
+    with output_folder(out):
+        run(scenario=scenario, algo=algo, timesteps=timesteps, seed=seed, out=out,
+            eval_seeds=eval_seeds, quiet=quiet)

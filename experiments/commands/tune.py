@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from experiments.commands import MAX_EVALUATION_SEEDS
+
 
 @click.command()
 @click.argument("scenario")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The index rule file to write (JSON; run it with --policy index:FILE).")
-@click.option("--seeds", default=10, show_default=True, type=click.IntRange(min=1, max=999),
+@click.option("--seeds", default=10, show_default=True, type=click.IntRange(1, MAX_EVALUATION_SEEDS),
               help="Judge the tuned rule on evaluation seeds 0..N-1 (never tuned on).")
 @click.option("--days", default=6, show_default=True, type=click.IntRange(min=1, max=200),
               help="Training days every candidate rule is judged on.")

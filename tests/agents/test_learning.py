@@ -192,10 +192,10 @@ def test_a_model_for_another_scenario_is_refused(trained_by_the_command):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--algo", "sac"], "train: --algo: 'sac' is not one of"),
-    (["--timesteps", "lots"], "train: --timesteps: 'lots' is not a valid integer"),
-    (["--timesteps", "0"], "train: --timesteps: 0 is not in the range 1<="),
-    (["--seed", "-3"], "train: --seed: -3 is not in the range 0<="),
+    (["--algo", "sac"], "Invalid value for '--algo': 'sac' is not one of"),
+    (["--timesteps", "lots"], "Invalid value for '--timesteps': 'lots' is not a valid integer"),
+    (["--timesteps", "0"], "Invalid value for '--timesteps': 0 is not in the range 1<="),
+    (["--seed", "-3"], "Invalid value for '--seed': -3 is not in the range 0<="),
 ])
 def test_train_bad_input_is_one_line_and_exit_2(fast_slow, capsys, args, message):
     assert main(["train", str(fast_slow), *args]) == 2
