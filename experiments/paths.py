@@ -53,7 +53,7 @@ def output_folder(out: Path | None, *, cache: bool = True) -> Iterator[None]:
     (`cache=False`: writes none), never under the working folder, unless
     ROUTELAB_CACHE_DIR says where it goes.
     """
-    from agents.exact.policy import cache_folder
+    from agents.exact.cache import cache_folder
     from sim.atomic import remove_stale_temps
 
     if out is not None:

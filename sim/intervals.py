@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 FEW_SEEDS = 5  # below this many seeds, intervals are wide: the report and terminal say so
@@ -50,6 +49,8 @@ def t_interval(values, confidence: float = CONFIDENCE,
     sem = float(data.std(ddof=1)) / math.sqrt(n)
     if sem == 0:
         return Interval(mean, mean, mean, n)
+    from scipy import stats  # here, not at the top: the command line imports FEW_SEEDS early
+
     low, high = stats.t.interval(confidence, df=n - 1, loc=mean, scale=sem)
     lowest, highest = bounds
     return Interval(mean, max(float(low), lowest), min(float(high), highest), n)
@@ -68,5 +69,7 @@ def paired_interval(values, baseline, confidence: float = CONFIDENCE) -> tuple[I
     interval = t_interval(diff, confidence)
     p_value = math.nan
     if interval.n >= 2 and float(diff.std(ddof=1)) > 0:
+        from scipy import stats
+
         p_value = float(stats.ttest_rel(a, b).pvalue)
     return interval, p_value

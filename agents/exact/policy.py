@@ -6,12 +6,12 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from agents.exact.cache import ALSO_READ_ENV, cache_dir
 from agents.exact.mdp import Rates, StateSpace, rates_of, state_count
 from agents.exact.solver import SOLVER_VERSION, Solution, solve
 from sim.atomic import write_atomic
@@ -67,39 +67,6 @@ def optimal_policy(scenario: Scenario) -> OptimalPolicy:
     """The `optimal` policy of `--policy optimal`; PolicyError if out of the solver's reach."""
     rates = rates_of(scenario)
     return OptimalPolicy(solution_for(scenario), rates)
-
-
-CACHE_ENV = "ROUTELAB_CACHE_DIR"
-ALSO_READ_ENV = "ROUTELAB_CACHE_ALSO_READ"
-DEFAULT_CACHE = Path("results/runs/cache/optimal")
-
-
-def cache_dir() -> Path | None:
-    """results/runs/cache/optimal under the working directory; ROUTELAB_CACHE_DIR
-    overrides it and `off` (or empty) turns the disk cache off. A command given
-    `--out` moves it into its output folder (`cache_folder`)."""
-    value = os.environ.get(CACHE_ENV)
-    if value is None:
-        return DEFAULT_CACHE
-    return None if value in ("", "off") else Path(value)
-
-
-@contextmanager
-def cache_folder(folder: Path | str | None) -> Iterator[None]:
-    """Write the disk cache into `folder` (`off`: write none; None: the default folder)
-    while the block runs, still reading what the default folder holds; unless
-    ROUTELAB_CACHE_DIR is set: the user's choice wins. Worker pools started inside
-    the block inherit the choice (agents/parallel.py passes ROUTELAB_* on)."""
-    if folder is None or CACHE_ENV in os.environ:
-        yield
-        return
-    os.environ[CACHE_ENV] = str(folder)
-    os.environ[ALSO_READ_ENV] = str(DEFAULT_CACHE.resolve())
-    try:
-        yield
-    finally:
-        os.environ.pop(CACHE_ENV, None)
-        os.environ.pop(ALSO_READ_ENV, None)
 
 
 def _cache_name(sha256: str) -> str:
