@@ -15,7 +15,10 @@ Evaluation seeds stay below `HELD_OUT_BASE` (`MAX_EVALUATION_SEEDS`).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HELD_OUT_BASE = 1000
 RECORDING_BASE = 10_000
@@ -41,6 +44,8 @@ def recording_days(count: int) -> list[int]:
 
 def training_days(seed: int, count: int, stream: int = 7) -> list[int]:
     """`count` training days drawn from a run's seed (a different `stream`, other days)."""
+    import numpy as np  # here: the command line reads this module's bounds at start-up
+
     rng = np.random.default_rng([seed, stream])
     return [int(s) for s in rng.integers(TRAIN_SEED_FLOOR, TRAIN_SEED_CEILING, size=count)]
 
