@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "report": ("experiments.report", "report"),
     "solve": ("experiments.solve", "solve"),
     "speed": ("experiments.speed", "speed"),
+    "staff": ("experiments.staff", "staff"),
 }
 
 

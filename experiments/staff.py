@@ -1,0 +1,110 @@
+"""`routelab staff`: the cheapest head count per group and hour that meets every target.
+
+Parse, check the scenario and the policy, run the study (experiments/staffing),
+write staffing.csv, staffed.yaml, staff.json, plots/staffing.png and report.html.
+Every simulated day is a runner job with its own file under jobs/, so an
+interrupted study resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from agents.registry import make_policy
+from experiments.errors import UserError
+from experiments.runner import BACKENDS, Runner
+from experiments.staffing.cells import SCOPES
+from experiments.staffing.search import Step
+from experiments.staffing.workflow import StaffSettings
+from experiments.staffing.workflow import staff as run_study
+from sim.scenario import HOURS_PER_DAY, load_scenario
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--policy", "policy_spec", required=True,
+              help="The routing policy the roster must work under (a heuristic name, "
+                   "model:PATH, table:PATH, ...).")
+@click.option("--scope", type=click.Choice(SCOPES), default="hour", show_default=True,
+              help="hour: every hour's arrivals meet the target; day: the day's arrivals do.")
+@click.option("--seeds", default=10, show_default=True, type=click.IntRange(min=2),
+              help="Simulated days judging each candidate roster (seeds 10000..).")
+@click.option("--verify-seeds", default=20, show_default=True, type=click.IntRange(min=2),
+              help="Fresh days (seeds 0..N-1) for the final figures.")
+@click.option("--shift-hours", type=int, default=None,
+              help="Turn the hourly requirement into shifts of this many hours (1-24).")
+@click.option("--margin", type=float, default=0.0, show_default=True,
+              help="Search for every target plus this much (0.01 = one point), for room "
+                   "against day-to-day noise.")
+@click.option("--max-iterations", default=60, show_default=True, type=click.IntRange(min=0),
+              help="Search steps at most.")
+@click.option("--what-if/--no-what-if", default=True, show_default=True,
+              help="Simulate one agent more or fewer per group at the busiest hours.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (with --backend ray).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel simulations [default: the CPU count].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder.")
+@click.option("--jobs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where job files go [default: OUT/jobs].")
+@click.option("--quiet", is_flag=True, help="No progress bars or table.")
+def staff(scenario: str, policy_spec: str, scope: str, seeds: int, verify_seeds: int,
+          shift_hours: int | None, margin: float, max_iterations: int, what_if: bool,
+          backend: str, address: str | None, workers: int | None, out: Path,
+          jobs_dir: Path | None, quiet: bool) -> None:
+    """Staff SCENARIO so that every ticket type meets its sla_target under POLICY.
+
+    Starts from one Erlang team per ticket type and improves by simulation
+    (marginal analysis on common random numbers); verifies the roster on fresh
+    days. Writes staffing.csv, staffed.yaml, staff.json, plots/staffing.png
+    and report.html into OUT.
+    """
+    spec = load_scenario(scenario)
+    make_policy(policy_spec, spec)  # fail fast, before any work
+    if shift_hours is not None and not 1 <= shift_hours <= HOURS_PER_DAY:
+        raise UserError(f"--shift-hours: must be between 1 and {HOURS_PER_DAY}, got {shift_hours}")
+    if not 0 <= margin < 0.5:
+        raise UserError(f"--margin: must be in [0, 0.5), got {margin:g}")
+    if address and backend != "ray":
+        raise UserError("--address: only with --backend ray")
+    settings = StaffSettings(scope=scope, seeds=seeds, verify_seeds=verify_seeds,
+                             shift_hours=shift_hours, margin=margin,
+                             max_iterations=max_iterations, what_if=what_if)
+    runner = Runner(jobs_dir or out / "jobs", backend=backend, workers=workers, address=address,
+                    progress=not quiet, description="simulating")
+    bar = tqdm(total=max_iterations, desc=f"{spec.name}: search (steps, at most)", unit="step",
+               disable=quiet, dynamic_ncols=True)
+
+    def on_step(step: Step) -> None:
+        if step.iteration:
+            bar.update(1)
+        bar.set_postfix_str(f"{step.action}: {step.agent_hours:,.0f} agent-hours, "
+                            f"{step.cells_short} target(s) short")
+
+    def on_phase(phase: str) -> None:
+        if phase != "search":
+            bar.close()
+            if not quiet:
+                tqdm.write(f"{spec.name}: {phase}")
+
+    try:
+        with runner:
+            result = run_study(spec, policy_spec, settings, runner, on_step, on_phase)
+    finally:
+        bar.close()
+    from experiments.staffing.output import write_outputs
+
+    try:
+        document = write_outputs(result, out)
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot write ({error.strerror or error})") from None
+    if not quiet:
+        from experiments.staffing.terminal import print_study
+
+        print_study(document)
+        click.echo(f"wrote {out}/ (staffing.csv, staffed.yaml, staff.json, plots/staffing.png, "
+                   "report.html)")

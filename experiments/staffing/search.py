@@ -1,0 +1,239 @@
+"""Marginal analysis by simulation: add the agent-hours that help most per unit cost, then
+remove those not needed, every roster judged on the same search days.
+
+One probe per agent group measures an agent-hour in many hours at once: the
+group gets one agent more (or fewer) in every hour in question, and the change
+in each cell is split by the hour its tickets arrived in (cells.py). With
+common random numbers the probe and the roster it changes differ only by that
+staffing, so a handful of days resolves small effects. The moves chosen from
+the probes are applied together and the new roster is simulated again: an add
+step repeats while some target is missed; a removal step keeps only what the
+new roster confirms (moves near a missed cell are taken back, halving, and a
+move that fails alone is never tried again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from experiments.staffing.cells import Cells
+from experiments.staffing.evaluate import Counts
+
+Move = tuple[int, int]  # (group, hour)
+EvaluateFn = Callable[[list[np.ndarray]], list[Counts]]
+SAFETY = 1.5
+MAX_ADD_STEP = 2  # agents added to one group and hour in one step
+PATIENCE = 3  # removal rounds in a row that keep nothing end the search
+
+
+@dataclass
+class Step:
+    iteration: int
+    action: str  # start, add, remove, take back
+    agent_hours: float
+    cost: float
+    cells_short: int
+    worst: str  # the cell furthest below its target, or ""
+
+
+@dataclass
+class SearchResult:
+    roster: np.ndarray
+    counts: Counts
+    feasible: bool
+    history: list[Step] = field(default_factory=list)
+
+
+class MarginalSearch:
+    """See the module docstring. `evaluate` simulates rosters on the search seeds."""
+
+    def __init__(self, cells: Cells, evaluate: EvaluateFn, upper: np.ndarray,
+                 max_iterations: int = 60,
+                 progress: Callable[[Step], None] | None = None) -> None:
+        self.cells, self.evaluate, self.upper = cells, evaluate, upper
+        self.problem = cells.problem
+        self.max_iterations = max_iterations
+        self.progress = progress or (lambda step: None)
+        self.tabu: set[Move] = set()
+        self.history: list[Step] = []
+
+    def run(self, start: np.ndarray) -> SearchResult:
+        roster = np.minimum(np.asarray(start, int), self.upper)
+        roster[:, ~self.problem.roster_hours] = 0
+        counts = self.evaluate([roster])[0]
+        self._note(0, "start", roster, counts)
+        fruitless = 0
+        for iteration in range(1, self.max_iterations + 1):
+            if self._short(counts).any():
+                moves = self._adds(roster, counts)
+                if not moves:
+                    break  # nothing left to add: every helpful hour is at its cap
+                roster = np.minimum(_apply(roster, moves, +1), self.upper)
+                counts = self.evaluate([roster])[0]
+                self._note(iteration, "add", roster, counts)
+                continue
+            moves = self._removals(roster, counts)
+            if not moves:
+                break
+            before = roster
+            roster, counts = self._confirm_removals(roster, counts, moves, iteration)
+            fruitless = fruitless + 1 if roster is before else 0
+            if fruitless == PATIENCE:
+                break
+        return SearchResult(roster, counts, not self._short(counts).any(), self.history)
+
+    # -- adding --------------------------------------------------------------------------
+
+    def _adds(self, roster: np.ndarray, counts: Counts) -> list[Move]:
+        cells, problem = self.cells, self.problem
+        short = self._short(counts)
+        remaining = cells.shortfall(cells.levels(counts))
+        probes = {}
+        for g in range(len(problem.groups)):
+            hours = np.zeros_like(problem.roster_hours)
+            for cell in np.flatnonzero(short):
+                if problem.speed[g, cells.kind[cell]] > 0:
+                    hours |= cells.serving_hours(cell)
+            hours &= roster[g] < self.upper[g]
+            if hours.any():
+                probes[g] = hours
+        gains = self._probe(roster, counts, probes, +1)
+        chosen: list[Move] = []
+        for move, gain in _ranked(gains, problem.cost, remaining):
+            gain = np.maximum(gain, 0.0)
+            helped = (gain > 0) & (remaining > 0)
+            if not helped.any():
+                continue
+            # Far from a target one agent closes only part of the gap: add up to
+            # MAX_ADD_STEP at once (gains shrink with each agent, so this rarely overshoots).
+            times = int(min(MAX_ADD_STEP, np.ceil(np.max(remaining[helped] / gain[helped]))))
+            chosen += [move] * times
+            remaining = np.maximum(0.0, remaining - times * gain)
+            if not (remaining > 0).any():
+                break
+        return chosen + self._fallback_adds(roster, remaining, chosen)
+
+    def _fallback_adds(self, roster: np.ndarray, remaining: np.ndarray,
+                       chosen: list[Move]) -> list[Move]:
+        """A cell no probe helps still gets an agent: its type's team, at its busiest hour."""
+        cells, problem = self.cells, self.problem
+        extra: list[Move] = []
+        for cell in np.flatnonzero(remaining > 0):
+            k = cells.kind[cell]
+            hours = cells.serving_hours(cell)
+            if cells.hour[cell] >= 0:
+                hour = int(cells.hour[cell])
+            else:
+                load = np.where(hours, problem.arrival_rate[k], -1.0)
+                hour = int(np.argmax(load))
+            able = [g for g in np.argsort(problem.cost / np.maximum(problem.speed[:, k], 1e-12))
+                    if problem.speed[g, k] > 0 and roster[g, hour] < self.upper[g, hour]]
+            if able and all(m[1] != hour for m in chosen + extra):
+                extra.append((int(able[0]), hour))
+        return extra
+
+    # -- removing ------------------------------------------------------------------------
+
+    def _removals(self, roster: np.ndarray, counts: Counts) -> list[Move]:
+        problem, cells = self.problem, self.cells
+        probes = {}
+        for g in range(len(problem.groups)):
+            hours = (roster[g] > 0) & problem.roster_hours
+            hours &= np.array([(g, h) not in self.tabu for h in range(len(hours))])
+            if hours.any():
+                probes[g] = hours
+        losses = {m: -e for m, e in self._probe(roster, counts, probes, -1).items()}
+        slack = cells.slack(cells.levels(counts))
+        scale = np.maximum(slack, 0.01)
+        # A cell a move touches keeps at least one ticket's worth of slack: a loss
+        # the probe did not see (a zero on these days) must not land on a cell at its limit.
+        grain = cells.granularity(counts)
+
+        def score(move: Move) -> float:
+            used = float(np.max(np.maximum(losses[move], 0.0) / scale, initial=0.0))
+            return problem.cost[move[0]] / (used + 0.05)
+
+        # One removal per hour and a safety factor on each predicted loss: losses of
+        # agents taken together grow faster than their sum (queues are convex).
+        chosen: list[Move] = []
+        for move in sorted(losses, key=score, reverse=True):
+            after = slack - SAFETY * np.maximum(losses[move], 0.0)
+            touched = cells.touched(*move)
+            if ((after >= 0).all() and (after[touched] >= grain[touched]).all()
+                    and all(m[1] != move[1] for m in chosen)):
+                chosen.append(move)
+                slack = after
+        return chosen
+
+    def _confirm_removals(self, roster: np.ndarray, counts: Counts, moves: list[Move],
+                          iteration: int) -> tuple[np.ndarray, Counts]:
+        """Apply the removals; take back those blamed for a missed cell until none is missed."""
+        while moves:
+            trial = _apply(roster, moves, -1)
+            trial_counts = self.evaluate([trial])[0]
+            short = self._short(trial_counts)
+            if not short.any():
+                self._note(iteration, "remove", trial, trial_counts)
+                return trial, trial_counts
+            blamed = [m for m in moves if any(self._near(m, c) for c in np.flatnonzero(short))]
+            blamed = blamed or moves
+            if len(blamed) == 1:
+                self.tabu.add(blamed[0])  # it fails on its own: never again
+            dropped = set(blamed[len(blamed) // 2:])
+            moves = [m for m in moves if m not in dropped]
+        self._note(iteration, "take back", roster, counts)
+        return roster, counts
+
+    def _near(self, move: Move, cell: int) -> bool:
+        g, h = move
+        if self.problem.speed[g, self.cells.kind[cell]] == 0:
+            return False
+        serving = self.cells.serving_hours(cell)
+        return bool(serving[h] or (h + 1 < len(serving) and serving[h + 1]))
+
+    # -- shared --------------------------------------------------------------------------
+
+    def _probe(self, roster: np.ndarray, counts: Counts, probes: dict[int, np.ndarray],
+               sign: int) -> dict[Move, np.ndarray]:
+        """Per move (group, hour): its credited change in every cell (cells,)."""
+        groups = list(probes)
+        trials = [roster + sign * probes[g][None, :] * (np.arange(len(roster)) == g)[:, None]
+                  for g in groups]
+        results = self.evaluate(trials) if trials else []
+        effects: dict[Move, np.ndarray] = {}
+        for g, changed in zip(groups, results, strict=True):
+            credited = self.cells.credit(self.cells.arrival_effects(counts, changed), probes[g])
+            for h in np.flatnonzero(probes[g]):
+                effects[(g, int(h))] = credited[:, h]
+        return effects
+
+    def _short(self, counts: Counts) -> np.ndarray:
+        return self.cells.shortfall(self.cells.levels(counts)) > 0
+
+    def _note(self, iteration: int, action: str, roster: np.ndarray, counts: Counts) -> None:
+        shortfall = self.cells.shortfall(self.cells.levels(counts))
+        worst = self.cells.describe(int(np.argmax(shortfall))) if shortfall.any() else ""
+        step = Step(iteration, action, float(self.problem.agent_hours(roster).sum()),
+                    self.problem.cost_of(roster), int((shortfall > 0).sum()), worst)
+        self.history.append(step)
+        self.progress(step)
+
+
+def _apply(roster: np.ndarray, moves: list[Move], sign: int) -> np.ndarray:
+    changed = roster.copy()
+    for g, h in moves:
+        changed[g, h] += sign
+    return changed
+
+
+def _ranked(gains: dict[Move, np.ndarray], cost: np.ndarray,
+            remaining: np.ndarray) -> list[tuple[Move, np.ndarray]]:
+    """Moves by the shortfall they close per unit cost, best first (ties: group, hour)."""
+    def value(item: tuple[Move, np.ndarray]) -> float:
+        (g, _), gain = item
+        return float(np.minimum(np.maximum(gain, 0.0), remaining).sum()) / cost[g]
+
+    return sorted(gains.items(), key=lambda item: (-value(item), item[0]))
