@@ -17,6 +17,7 @@ from agents.registry import make_policy
 from experiments.errors import UserError
 from experiments.runner import BACKENDS, Runner
 from experiments.staffing.cells import SCOPES
+from experiments.staffing.problem import staffing_problem
 from experiments.staffing.search import Step
 from experiments.staffing.workflow import StaffSettings
 from experiments.staffing.workflow import staff as run_study
@@ -65,6 +66,7 @@ def staff(scenario: str, policy_spec: str, scope: str, seeds: int, verify_seeds:
     """
     spec = load_scenario(scenario)
     make_policy(policy_spec, spec)  # fail fast, before any work
+    staffing_problem(spec)  # a scenario without targets has nothing to staff for
     if shift_hours is not None and not 1 <= shift_hours <= HOURS_PER_DAY:
         raise UserError(f"--shift-hours: must be between 1 and {HOURS_PER_DAY}, got {shift_hours}")
     if not 0 <= margin < 0.5:

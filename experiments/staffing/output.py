@@ -47,9 +47,10 @@ def staffed_scenario(result: StaffResult) -> Scenario:
 
 def staffed_document(staffed: Scenario, source: Scenario) -> dict[str, Any]:
     """The scenario as YAML data: the fields the source set, with the new staffing plans."""
-    document = _whole_numbers(source.model_dump(mode="json", exclude_unset=True))
-    document["name"] = f"{source.name}_staffed"
-    document["description"] = f"{source.description or source.name} (staffed by routelab staff)"
+    fields = _whole_numbers(source.model_dump(mode="json", exclude_unset=True))
+    document = {"name": f"{source.name}_staffed",
+                "description": f"{source.description or source.name} (staffed by routelab staff)",
+                **{k: v for k, v in fields.items() if k not in ("name", "description")}}
     for name, group in staffed.agent_groups.items():
         entry = document["agent_groups"][name]
         entry.pop("agents", None)
@@ -128,6 +129,7 @@ def staff_document(result: StaffResult) -> dict[str, Any]:
         "agent_hours": float(problem.agent_hours(result.roster).sum()),
         "cost": problem.cost_of(result.roster),
         "meets_all_targets": _meets_all(problem, result.verified["staffed"], settings.scope),
+        "targets_checked": _verdict(problem, result.verified["staffed"], settings.scope),
         "groups": [{"group": g, "cost_per_agent_hour": float(problem.cost[i]),
                     **{f"{plan}_agent_hours": float(problem.agent_hours(r)[i])
                        for plan, r in rosters.items()}}
@@ -217,6 +219,28 @@ def _meets_all(problem: StaffingProblem, counts: Counts, scope: str) -> bool:
                      >= problem.target[targeted]).all())
     hourly = counts.hourly()[targeted][:, problem.counted_hours]
     return bool(np.all(np.nan_to_num(hourly, nan=1.0) >= problem.target[targeted, None]))
+
+
+def _verdict(problem: StaffingProblem, counts: Counts, scope: str) -> dict[str, Any]:
+    """How many targets (type-hours, or types) hold on the verification days, and which
+    fall short even at the top of their 95% interval ("clearly short")."""
+    checked, met, clearly_short = 0, 0, []
+    for k in np.flatnonzero(problem.targeted):
+        target, name = problem.target[k], problem.types[k]
+        if scope == "day":
+            interval = t_interval(counts.daily()[:, k])
+            cells = [(name, interval.mean, interval.high)]
+        else:
+            cells = []
+            for h in np.flatnonzero(problem.counted_hours & (counts.arrived[:, k].sum(axis=0) > 0)):
+                level, _, high = ratio_interval(counts.met[:, k, h], counts.arrived[:, k, h])
+                cells.append((f"{name}@{h:02d}h", level, high))
+        for label, level, high in cells:
+            checked += 1
+            met += bool(level >= target)
+            if math.isfinite(high) and high < target:
+                clearly_short.append(label)
+    return {"checked": checked, "met": met, "clearly_short": clearly_short}
 
 
 def _plain(value: float) -> float | None:

@@ -41,6 +41,7 @@ def staffing_figure(document: dict[str, Any], path: Path) -> Path:
                     linestyle=style, linewidth=width)
         ax.set_title(f"{group} (cost {_cost(document, group)} per agent-hour)", fontsize=10)
         ax.set_xlim(0, 24)
+        ax.set_ylim(bottom=0)
         ax.set_xticks(range(0, 25, 3))
         ax.set_ylabel("agents on shift")
         ax.grid(alpha=0.3)

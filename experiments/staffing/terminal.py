@@ -22,15 +22,14 @@ def print_study(doc: dict[str, Any]) -> None:
     targets = {r["ticket_type"]: r["sla_target"] for r in doc["service_levels"]}
     days = len(doc["verification_seeds"])
     table = Table(title=f"{doc['scenario']} under {doc['policy']}: service level over the day "
-                        f"on {days} fresh days (95% CI)", title_justify="left")
+                        f"on {days} fresh days (± half the 95% CI)", title_justify="left")
     table.add_column("roster")
     table.add_column("agent-hours", justify="right")
     table.add_column("cost", justify="right")
     for name in types:
         table.add_column(f"{name} (target {_pct(targets[name])})", justify="right")
     for plan in doc["plans"]:
-        levels = [f"{_pct(r['service_level'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
-                  for r in plan["by_type"]]
+        levels = [_level(r) for r in plan["by_type"]]
         table.add_row(plan["label"], f"{plan['agent_hours']:,.0f}", f"{plan['cost']:,.1f}",
                       *levels)
     console.print(table)
@@ -41,8 +40,9 @@ def print_study(doc: dict[str, Any]) -> None:
     what_if = doc.get("what_if")
     if what_if and what_if["changes"]:
         hours = ", ".join(f"{h:02d}h" for h in what_if["hours"])
-        changes = Table(title=f"what if, at the busiest hours ({hours}): change in service level "
-                              "over the day (points, paired 95% CI)", title_justify="left")
+        changes = Table(title=f"what if: one agent more or fewer at the busiest hours ({hours}); "
+                              "change in the service level of those hours' arrivals (points, "
+                              "± half the paired 95% CI)", title_justify="left")
         changes.add_column("change")
         changes.add_column("cost", justify="right")
         for name in types:
@@ -55,9 +55,17 @@ def print_study(doc: dict[str, Any]) -> None:
     console.print(headline(doc))
 
 
-def _points(row: dict[str, Any]) -> str:
-    if row["change"] is None:
+def _level(row: dict[str, Any]) -> str:
+    if row["service_level"] is None:
         return "-"
     if row["ci_low"] is None:
-        return f"{100 * row['change']:+.1f}"
-    return f"{100 * row['change']:+.1f} [{100 * row['ci_low']:+.1f}, {100 * row['ci_high']:+.1f}]"
+        return _pct(row["service_level"])
+    return f"{_pct(row['service_level'])} ±{100 * (row['ci_high'] - row['ci_low']) / 2:.1f}"
+
+
+def _points(row: dict[str, Any]) -> str:
+    change, low, high = (row["busiest_hours_change"], row["busiest_hours_ci_low"],
+                         row["busiest_hours_ci_high"])
+    if change is None:
+        return "-"
+    return f"{100 * change:+.1f}" + ("" if low is None else f" ±{100 * (high - low) / 2:.1f}")
