@@ -20,12 +20,22 @@ from experiments.staffing.problem import StaffingProblem
 from sim.scenario import HOURS_PER_DAY, MINUTES_PER_HOUR
 
 SCOPES = ("hour", "day")
+# Standard errors the search keeps between its estimate and a target. Day scope:
+# two. A roster accepted at the edge on n search days is judged again on fresh
+# days, and both means are noisy: their difference has a standard deviation of
+# about SE * sqrt(1 + n / fresh), so two standard errors make a miss on 2n fresh
+# days about a 5% event per binding type (one would make it 20%). Hour scope:
+# none; a guard on each of a hundred noisy type-hours would buy agents against
+# noise, and the fresh-day check reports which hours fall short and whether
+# their intervals still reach the target (--margin adds a cushion).
+GUARD = {"day": 2.0, "hour": 0.0}
 
 
 class Cells:
     """The cells of one scope; `kind[i]` is the ticket type of cell i, `hour[i]` its hour or -1."""
 
-    def __init__(self, problem: StaffingProblem, scope: str, margin: float = 0.0) -> None:
+    def __init__(self, problem: StaffingProblem, scope: str, margin: float = 0.0,
+                 guard: float | None = None) -> None:
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
         self.problem, self.scope = problem, scope
@@ -38,6 +48,7 @@ class Cells:
             self.kind = np.array([k for k, _ in pairs], int)
             self.hour = np.array([h for _, h in pairs], int)
         self.target = problem.target[self.kind] + margin
+        self.guard = GUARD[scope] if guard is None else guard
         # Staffing hours h' >= h serve the arrivals of hour h until their SLA runs out.
         self.span = np.floor(problem.sla_minutes / MINUTES_PER_HOUR).clip(0, HOURS_PER_DAY - 1)
         self._serving = np.array([self.serving_hours(i) for i in range(len(self))],
@@ -52,6 +63,26 @@ class Cells:
             with np.errstate(invalid="ignore"):
                 return _nanmean(counts.daily()[:, self.kind])
         return counts.hourly()[self.kind, self.hour]
+
+    def stderr(self, counts: Counts) -> np.ndarray:
+        """Standard error of each cell's level over the days (days are independent)."""
+        days = len(counts.seeds)
+        if days < 2:
+            return np.zeros(len(self))
+        if self.scope == "day":
+            daily = counts.daily()[:, self.kind]
+            return np.nan_to_num(np.nanstd(daily, axis=0, ddof=1)) / math.sqrt(days)
+        met = counts.met[:, self.kind, self.hour]
+        arrived = counts.arrived[:, self.kind, self.hour]
+        total = arrived.sum(axis=0)
+        share = np.divide(met.sum(axis=0), total, out=np.zeros(len(self)), where=total > 0)
+        residual = ((met - share * arrived) ** 2).sum(axis=0) / (days * (days - 1))
+        return np.sqrt(residual) / np.maximum(total / days, 1e-12)
+
+    def judged(self, counts: Counts) -> np.ndarray:
+        """The level the search holds against the target: `guard` standard errors below
+        the estimate, so that a roster passing on the search days by luck alone is rare."""
+        return self.levels(counts) - self.guard * self.stderr(counts)
 
     def shortfall(self, levels: np.ndarray) -> np.ndarray:
         """How far each cell is below its target (0 where met or without evidence)."""

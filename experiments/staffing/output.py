@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from experiments.io import write_csv, write_json, write_text
+from experiments.staffing.cells import GUARD
 from experiments.staffing.evaluate import Counts, ratio_interval
 from experiments.staffing.problem import StaffingProblem, hour_blocks, original_roster, with_roster
 from experiments.staffing.workflow import StaffResult
@@ -125,6 +126,7 @@ def staff_document(result: StaffResult) -> dict[str, Any]:
     return {
         "scenario": scenario.name, "scenario_sha256": scenario.sha256(), "policy": result.policy,
         "scope": settings.scope, "shift_hours": settings.shift_hours, "margin": settings.margin,
+        "guard_standard_errors": GUARD[settings.scope],
         "search_seeds": settings.search_seeds, "verification_seeds": settings.verification_seeds,
         "agent_hours": float(problem.agent_hours(result.roster).sum()),
         "cost": problem.cost_of(result.roster),

@@ -9,7 +9,11 @@ staffing, so a handful of days resolves small effects. The moves chosen from
 the probes are applied together and the new roster is simulated again: an add
 step repeats while some target is missed; a removal step keeps only what the
 new roster confirms (moves near a missed cell are taken back, halving, and a
-move that fails alone is never tried again).
+move that fails alone is not tried again). When removals stall because a few
+tight targets block them (a routing policy couples the queues: fewer chat
+agents can mean slower fraud answers), an exchange adds the agent-hours that
+raise those targets most per unit cost, and removal resumes; the cheapest
+roster that met every target is the answer.
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ from experiments.staffing.evaluate import Counts
 
 Move = tuple[int, int]  # (group, hour)
 EvaluateFn = Callable[[list[np.ndarray]], list[Counts]]
-SAFETY = 1.5
-MAX_ADD_STEP = 2  # agents added to one group and hour in one step
-PATIENCE = 3  # removal rounds in a row that keep nothing end the search
+MAX_ADD_STEP = 1  # agents added to one group and hour in one step (more overshoots)
+PATIENCE = 2  # removal rounds in a row that keep nothing: removals have stalled
+MAX_EXCHANGES = 4
+EXCHANGE_BUMP = 0.02  # an exchange buys this much slack on the tightest targets
 
 
 @dataclass
 class Step:
     iteration: int
-    action: str  # start, add, remove, take back
+    action: str  # start, add, remove, take back, exchange
     agent_hours: float
     cost: float
     cells_short: int
@@ -65,7 +70,8 @@ class MarginalSearch:
         roster[:, ~self.problem.roster_hours] = 0
         counts = self.evaluate([roster])[0]
         self._note(0, "start", roster, counts)
-        fruitless = 0
+        best: tuple[float, np.ndarray, Counts] | None = None
+        fruitless, exchanges = 0, 0
         for iteration in range(1, self.max_iterations + 1):
             if self._short(counts).any():
                 moves = self._adds(roster, counts)
@@ -75,22 +81,42 @@ class MarginalSearch:
                 counts = self.evaluate([roster])[0]
                 self._note(iteration, "add", roster, counts)
                 continue
+            if best is None or self.problem.cost_of(roster) < best[0]:
+                best = (self.problem.cost_of(roster), roster, counts)
             moves = self._removals(roster, counts)
+            if moves:
+                before = roster
+                roster, counts = self._confirm_removals(roster, counts, moves, iteration)
+                fruitless = fruitless + 1 if roster is before else 0
+            if moves and fruitless < PATIENCE:
+                continue
+            # Removals have stalled: the tightest targets block them. An exchange buys
+            # slack there with the agent-hours that help them most per unit cost, so
+            # that dearer agents elsewhere can go; the best roster seen is kept.
+            if exchanges == MAX_EXCHANGES or len(self.problem.groups) == 1:
+                break  # (with one group there is nothing to exchange)
+            moves = self._adds(roster, counts, bump=EXCHANGE_BUMP)
             if not moves:
                 break
-            before = roster
-            roster, counts = self._confirm_removals(roster, counts, moves, iteration)
-            fruitless = fruitless + 1 if roster is before else 0
-            if fruitless == PATIENCE:
-                break
-        return SearchResult(roster, counts, not self._short(counts).any(), self.history)
+            exchanges, fruitless = exchanges + 1, 0
+            self.tabu.clear()
+            roster = np.minimum(_apply(roster, moves, +1), self.upper)
+            counts = self.evaluate([roster])[0]
+            self._note(iteration, "exchange", roster, counts)
+        if not self._short(counts).any() and (best is None
+                                              or self.problem.cost_of(roster) < best[0]):
+            best = (self.problem.cost_of(roster), roster, counts)
+        if best is None:
+            return SearchResult(roster, counts, False, self.history)
+        return SearchResult(best[1], best[2], True, self.history)
 
     # -- adding --------------------------------------------------------------------------
 
-    def _adds(self, roster: np.ndarray, counts: Counts) -> list[Move]:
+    def _adds(self, roster: np.ndarray, counts: Counts, bump: float = 0.0) -> list[Move]:
+        """Moves closing every shortfall (below target + bump), best per unit cost first."""
         cells, problem = self.cells, self.problem
-        short = self._short(counts)
-        remaining = cells.shortfall(cells.levels(counts))
+        remaining = np.nan_to_num(np.maximum(0.0, cells.target + bump - cells.judged(counts)))
+        short = remaining > 0
         probes = {}
         for g in range(len(problem.groups)):
             hours = np.zeros_like(problem.roster_hours)
@@ -114,6 +140,8 @@ class MarginalSearch:
             remaining = np.maximum(0.0, remaining - times * gain)
             if not (remaining > 0).any():
                 break
+        if bump:
+            return chosen  # an exchange buys only what the probes show to help
         return chosen + self._fallback_adds(roster, remaining, chosen)
 
     def _fallback_adds(self, roster: np.ndarray, remaining: np.ndarray,
@@ -146,7 +174,7 @@ class MarginalSearch:
             if hours.any():
                 probes[g] = hours
         losses = {m: -e for m, e in self._probe(roster, counts, probes, -1).items()}
-        slack = cells.slack(cells.levels(counts))
+        slack = cells.slack(cells.judged(counts))
         scale = np.maximum(slack, 0.01)
         # A cell a move touches keeps at least one ticket's worth of slack: a loss
         # the probe did not see (a zero on these days) must not land on a cell at its limit.
@@ -156,11 +184,12 @@ class MarginalSearch:
             used = float(np.max(np.maximum(losses[move], 0.0) / scale, initial=0.0))
             return problem.cost[move[0]] / (used + 0.05)
 
-        # One removal per hour and a safety factor on each predicted loss: losses of
-        # agents taken together grow faster than their sum (queues are convex).
+        # One removal per hour: losses of agents taken together grow faster than their
+        # sum (queues are convex). Each loss was measured with the group one agent short
+        # in every hour, so the backlog a removal next door leaves is in it already.
         chosen: list[Move] = []
         for move in sorted(losses, key=score, reverse=True):
-            after = slack - SAFETY * np.maximum(losses[move], 0.0)
+            after = slack - np.maximum(losses[move], 0.0)
             touched = cells.touched(*move)
             if ((after >= 0).all() and (after[touched] >= grain[touched]).all()
                     and all(m[1] != move[1] for m in chosen)):
@@ -211,10 +240,10 @@ class MarginalSearch:
         return effects
 
     def _short(self, counts: Counts) -> np.ndarray:
-        return self.cells.shortfall(self.cells.levels(counts)) > 0
+        return self.cells.shortfall(self.cells.judged(counts)) > 0
 
     def _note(self, iteration: int, action: str, roster: np.ndarray, counts: Counts) -> None:
-        shortfall = self.cells.shortfall(self.cells.levels(counts))
+        shortfall = self.cells.shortfall(self.cells.judged(counts))
         worst = self.cells.describe(int(np.argmax(shortfall))) if shortfall.any() else ""
         step = Step(iteration, action, float(self.problem.agent_hours(roster).sum()),
                     self.problem.cost_of(roster), int((shortfall > 0).sum()), worst)
