@@ -20,15 +20,18 @@ from experiments.staffing.problem import StaffingProblem
 from sim.scenario import HOURS_PER_DAY, MINUTES_PER_HOUR
 
 SCOPES = ("hour", "day")
-# Standard errors the search keeps between its estimate and a target. Day scope:
-# two. A roster accepted at the edge on n search days is judged again on fresh
-# days, and both means are noisy: their difference has a standard deviation of
-# about SE * sqrt(1 + n / fresh), so two standard errors make a miss on 2n fresh
-# days about a 5% event per binding type (one would make it 20%). Hour scope:
-# none; a guard on each of a hundred noisy type-hours would buy agents against
-# noise, and the fresh-day check reports which hours fall short and whether
-# their intervals still reach the target (--margin adds a cushion).
-GUARD = {"day": 2.0, "hour": 0.0}
+# Standard errors the search keeps between its estimate and a target, (to accept
+# a roster, to take an agent away). Day scope: two. A roster accepted at the edge
+# on n search days is judged again on fresh days, and both means are noisy: their
+# difference has a standard deviation of about SE * sqrt(1 + n / fresh), so two
+# standard errors make a miss on 2n fresh days about a 5% event per binding type
+# (one would make it 20%). Hour scope: none to accept, one to remove. A guard on
+# each of a hundred noisy type-hours would buy agents against noise; but an hour
+# left one agent short by a lucky sample is the worse error (an hour's service
+# level swings by 5 to 10 points between days), so removals keep one standard
+# error in hand. The fresh-day check reports the hours that fall short and
+# whether their intervals still reach the target; --margin adds a cushion.
+GUARD = {"day": (2.0, 2.0), "hour": (0.0, 1.0)}
 
 
 class Cells:
@@ -48,7 +51,7 @@ class Cells:
             self.kind = np.array([k for k, _ in pairs], int)
             self.hour = np.array([h for _, h in pairs], int)
         self.target = problem.target[self.kind] + margin
-        self.guard = GUARD[scope] if guard is None else guard
+        self.guard, self.removal_guard = GUARD[scope] if guard is None else (guard, guard)
         # Staffing hours h' >= h serve the arrivals of hour h until their SLA runs out.
         self.span = np.floor(problem.sla_minutes / MINUTES_PER_HOUR).clip(0, HOURS_PER_DAY - 1)
         self._serving = np.array([self.serving_hours(i) for i in range(len(self))],
@@ -79,10 +82,11 @@ class Cells:
         residual = ((met - share * arrived) ** 2).sum(axis=0) / (days * (days - 1))
         return np.sqrt(residual) / np.maximum(total / days, 1e-12)
 
-    def judged(self, counts: Counts) -> np.ndarray:
-        """The level the search holds against the target: `guard` standard errors below
-        the estimate, so that a roster passing on the search days by luck alone is rare."""
-        return self.levels(counts) - self.guard * self.stderr(counts)
+    def judged(self, counts: Counts, removing: bool = False) -> np.ndarray:
+        """The level the search holds against the target: some standard errors below the
+        estimate (see GUARD), so that a roster passing on the search days by luck is rare."""
+        guard = self.removal_guard if removing else self.guard
+        return self.levels(counts) - guard * self.stderr(counts)
 
     def shortfall(self, levels: np.ndarray) -> np.ndarray:
         """How far each cell is below its target (0 where met or without evidence)."""

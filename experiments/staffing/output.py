@@ -126,7 +126,8 @@ def staff_document(result: StaffResult) -> dict[str, Any]:
     return {
         "scenario": scenario.name, "scenario_sha256": scenario.sha256(), "policy": result.policy,
         "scope": settings.scope, "shift_hours": settings.shift_hours, "margin": settings.margin,
-        "guard_standard_errors": GUARD[settings.scope],
+        "guard_standard_errors": dict(zip(("accept", "remove"), GUARD[settings.scope],
+                                          strict=True)),
         "search_seeds": settings.search_seeds, "verification_seeds": settings.verification_seeds,
         "agent_hours": float(problem.agent_hours(result.roster).sum()),
         "cost": problem.cost_of(result.roster),

@@ -174,8 +174,10 @@ class MarginalSearch:
             if hours.any():
                 probes[g] = hours
         losses = {m: -e for m, e in self._probe(roster, counts, probes, -1).items()}
+        # Every target stays met; the targets a removal can reach keep the removal guard.
         slack = cells.slack(cells.judged(counts))
-        scale = np.maximum(slack, 0.01)
+        guarded = cells.slack(cells.judged(counts, removing=True))
+        scale = np.maximum(guarded, 0.01)
         # A cell a move touches keeps at least one ticket's worth of slack: a loss
         # the probe did not see (a zero on these days) must not land on a cell at its limit.
         grain = cells.granularity(counts)
@@ -189,12 +191,15 @@ class MarginalSearch:
         # in every hour, so the backlog a removal next door leaves is in it already.
         chosen: list[Move] = []
         for move in sorted(losses, key=score, reverse=True):
-            after = slack - np.maximum(losses[move], 0.0)
+            loss = np.maximum(losses[move], 0.0)
             touched = cells.touched(*move)
-            if ((after >= 0).all() and (after[touched] >= grain[touched]).all()
+            reached = touched | (loss > 0)
+            after, after_guarded = slack - loss, guarded - loss
+            if ((after >= 0).all() and (after_guarded[reached] >= 0).all()
+                    and (after_guarded[touched] >= grain[touched]).all()
                     and all(m[1] != move[1] for m in chosen)):
                 chosen.append(move)
-                slack = after
+                slack, guarded = after, after_guarded
         return chosen
 
     def _confirm_removals(self, roster: np.ndarray, counts: Counts, moves: list[Move],
@@ -203,7 +208,9 @@ class MarginalSearch:
         while moves:
             trial = _apply(roster, moves, -1)
             trial_counts = self.evaluate([trial])[0]
-            short = self._short(trial_counts)
+            touched = np.logical_or.reduce([self.cells.touched(*m) for m in moves])
+            short = self._short(trial_counts) | (self._short(trial_counts, removing=True)
+                                                 & touched)
             if not short.any():
                 self._note(iteration, "remove", trial, trial_counts)
                 return trial, trial_counts
@@ -239,8 +246,8 @@ class MarginalSearch:
                 effects[(g, int(h))] = credited[:, h]
         return effects
 
-    def _short(self, counts: Counts) -> np.ndarray:
-        return self.cells.shortfall(self.cells.judged(counts)) > 0
+    def _short(self, counts: Counts, removing: bool = False) -> np.ndarray:
+        return self.cells.shortfall(self.cells.judged(counts, removing)) > 0
 
     def _note(self, iteration: int, action: str, roster: np.ndarray, counts: Counts) -> None:
         shortfall = self.cells.shortfall(self.cells.judged(counts))
