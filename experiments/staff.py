@@ -78,26 +78,31 @@ def staff(scenario: str, policy_spec: str, scope: str, seeds: int, verify_seeds:
                              max_iterations=max_iterations, what_if=what_if)
     runner = Runner(jobs_dir or out / "jobs", backend=backend, workers=workers, address=address,
                     progress=not quiet, description="simulating")
-    bar = tqdm(total=max_iterations, desc=f"{spec.name}: search (steps, at most)", unit="step",
-               disable=quiet, dynamic_ncols=True)
+    bars: list[tqdm] = []
 
     def on_step(step: Step) -> None:
+        if not bars:
+            return
         if step.iteration:
-            bar.update(1)
-        bar.set_postfix_str(f"{step.action}: {step.agent_hours:,.0f} agent-hours, "
-                            f"{step.cells_short} target(s) short")
+            bars[-1].update(1)
+        bars[-1].set_postfix_str(f"{step.action}: {step.agent_hours:,.0f} agent-hours, "
+                                 f"{step.cells_short} target(s) short")
 
     def on_phase(phase: str) -> None:
-        if phase != "search":
+        for bar in bars:
             bar.close()
-            if not quiet:
-                tqdm.write(f"{spec.name}: {phase}")
+        if phase in ("search", "shifts"):  # the searches: steps, at most max_iterations
+            bars.append(tqdm(total=max_iterations, desc=f"{spec.name}: {phase} (steps, at most)",
+                             unit="step", disable=quiet, dynamic_ncols=True))
+        elif not quiet:
+            tqdm.write(f"{spec.name}: {phase}")
 
     try:
         with runner:
             result = run_study(spec, policy_spec, settings, runner, on_step, on_phase)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     from experiments.staffing.output import write_outputs
 
     try:

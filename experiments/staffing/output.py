@@ -154,12 +154,18 @@ def staff_document(result: StaffResult) -> dict[str, Any]:
         "service_levels": _type_levels(problem, result.verified["staffed"]),
         "hourly": _hourly_levels(problem, result.verified["staffed"]),
         "what_if": result.what_if,
-        "search": {"feasible": result.search.feasible, "iterations": len(result.search.history) - 1,
-                   "history": [vars(step) for step in result.search.history]},
+        "search": _search_summary(result.search),
+        "shift_search": None if result.shift_search is None else _search_summary(
+            result.shift_search),
         "jobs": result.jobs, "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
         "routelab_version": version("routelab"), "python": platform.python_version(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _search_summary(search: Any) -> dict[str, Any]:
+    return {"feasible": search.feasible, "iterations": len(search.history) - 1,
+            "history": [vars(step) for step in search.history]}
 
 
 def _by_group(problem: StaffingProblem, roster: np.ndarray) -> dict[str, list[int]]:

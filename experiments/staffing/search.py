@@ -26,7 +26,7 @@ import numpy as np
 from experiments.staffing.cells import Cells
 from experiments.staffing.evaluate import Counts
 
-Move = tuple[int, int]  # (group, hour)
+Move = tuple[int, int]  # (group, hour the agent's shift starts)
 EvaluateFn = Callable[[list[np.ndarray]], list[Counts]]
 MAX_ADD_STEP = 1  # agents added to one group and hour in one step (more overshoots)
 PATIENCE = 2  # removal rounds in a row that keep nothing: removals have stalled
@@ -50,6 +50,7 @@ class SearchResult:
     counts: Counts
     feasible: bool
     history: list[Step] = field(default_factory=list)
+    starts: np.ndarray | None = None  # shift starts per group and hour (the roster if hourly)
 
 
 class MarginalSearch:
@@ -57,37 +58,44 @@ class MarginalSearch:
 
     def __init__(self, cells: Cells, evaluate: EvaluateFn, upper: np.ndarray,
                  max_iterations: int = 60,
-                 progress: Callable[[Step], None] | None = None) -> None:
+                 progress: Callable[[Step], None] | None = None, shift_hours: int = 1) -> None:
         self.cells, self.evaluate, self.upper = cells, evaluate, upper
         self.problem = cells.problem
+        self.length = shift_hours  # a move is one agent on shift for this many hours
         self.max_iterations = max_iterations
         self.progress = progress or (lambda step: None)
         self.tabu: set[Move] = set()
         self.history: list[Step] = []
 
     def run(self, start: np.ndarray) -> SearchResult:
-        roster = np.minimum(np.asarray(start, int), self.upper)
-        roster[:, ~self.problem.roster_hours] = 0
+        """From `start`: agents per group and hour, or with shift_hours > 1 shift starts."""
+        starts = np.asarray(start, int).copy()
+        if self.length == 1:
+            starts = np.minimum(starts, self.upper)
+            starts[:, ~self.problem.roster_hours] = 0
+        roster = self._cover(starts)
         counts = self.evaluate([roster])[0]
         self._note(0, "start", roster, counts)
-        best: tuple[float, np.ndarray, Counts] | None = None
+        best: tuple[float, np.ndarray, Counts, np.ndarray] | None = None
         fruitless, exchanges = 0, 0
         for iteration in range(1, self.max_iterations + 1):
             if self._short(counts).any():
                 moves = self._adds(roster, counts)
                 if not moves:
                     break  # nothing left to add: every helpful hour is at its cap
-                roster = np.minimum(_apply(roster, moves, +1), self.upper)
+                starts = _apply(starts, moves, +1)
+                roster = self._cover(starts)
                 counts = self.evaluate([roster])[0]
                 self._note(iteration, "add", roster, counts)
                 continue
             if best is None or self.problem.cost_of(roster) < best[0]:
-                best = (self.problem.cost_of(roster), roster, counts)
-            moves = self._removals(roster, counts)
+                best = (self.problem.cost_of(roster), roster, counts, starts)
+            moves = self._removals(roster, counts, starts)
             if moves:
-                before = roster
-                roster, counts = self._confirm_removals(roster, counts, moves, iteration)
-                fruitless = fruitless + 1 if roster is before else 0
+                before = starts
+                starts, counts = self._confirm_removals(starts, counts, moves, iteration)
+                roster = self._cover(starts)
+                fruitless = fruitless + 1 if starts is before else 0
             if moves and fruitless < PATIENCE:
                 continue
             # Removals have stalled: the tightest targets block them. An exchange buys
@@ -100,15 +108,47 @@ class MarginalSearch:
                 break
             exchanges, fruitless = exchanges + 1, 0
             self.tabu.clear()
-            roster = np.minimum(_apply(roster, moves, +1), self.upper)
+            starts = _apply(starts, moves, +1)
+            roster = self._cover(starts)
             counts = self.evaluate([roster])[0]
             self._note(iteration, "exchange", roster, counts)
         if not self._short(counts).any() and (best is None
                                               or self.problem.cost_of(roster) < best[0]):
-            best = (self.problem.cost_of(roster), roster, counts)
+            best = (self.problem.cost_of(roster), roster, counts, starts)
         if best is None:
-            return SearchResult(roster, counts, False, self.history)
-        return SearchResult(best[1], best[2], True, self.history)
+            return SearchResult(roster, counts, False, self.history, starts)
+        return SearchResult(best[1], best[2], True, self.history, best[3])
+
+    def _hours(self, move: Move) -> list[int]:
+        return [(move[1] + i) % len(self.problem.roster_hours) for i in range(self.length)]
+
+    def _cover(self, starts: np.ndarray) -> np.ndarray:
+        """Agents on shift per group and hour when `starts` agents begin each hour."""
+        if self.length == 1:
+            return starts.copy()
+        roster = np.zeros_like(starts)
+        for offset in range(self.length):
+            roster += np.roll(starts, offset, axis=1)
+        return roster
+
+    def _shift_effects(self, effects: dict[Move, np.ndarray], candidates: list[Move]
+                       ) -> dict[Move, np.ndarray]:
+        """A shift's effect: the sum of its hours' effects (hours not probed count 0)."""
+        if self.length == 1:
+            return {m: effects[m] for m in candidates if m in effects}
+        out = {}
+        for move in candidates:
+            parts = [effects[(move[0], h)] for h in self._hours(move) if (move[0], h) in effects]
+            if parts:
+                out[move] = np.sum(parts, axis=0)
+        return out
+
+    def _touched(self, move: Move) -> np.ndarray:
+        return np.logical_or.reduce([self.cells.touched(move[0], h) for h in self._hours(move)])
+
+    def _overlaps(self, move: Move, chosen: list[Move]) -> bool:
+        hours = set(self._hours(move))
+        return any(hours & set(self._hours(m)) for m in chosen)
 
     # -- adding --------------------------------------------------------------------------
 
@@ -126,7 +166,10 @@ class MarginalSearch:
             hours &= roster[g] < self.upper[g]
             if hours.any():
                 probes[g] = hours
-        gains = self._probe(roster, counts, probes, +1)
+        candidates = [(g, s) for g in probes for s in range(len(problem.roster_hours))
+                      if any(probes[g][h] for h in self._hours((g, s)))
+                      and all(roster[g, h] < self.upper[g, h] for h in self._hours((g, s)))]
+        gains = self._shift_effects(self._probe(roster, counts, probes, +1), candidates)
         chosen: list[Move] = []
         for move, gain in _ranked(gains, problem.cost, remaining):
             gain = np.maximum(gain, 0.0)
@@ -159,21 +202,22 @@ class MarginalSearch:
                 hour = int(np.argmax(load))
             able = [g for g in np.argsort(problem.cost / np.maximum(problem.speed[:, k], 1e-12))
                     if problem.speed[g, k] > 0 and roster[g, hour] < self.upper[g, hour]]
-            if able and all(m[1] != hour for m in chosen + extra):
+            if able and not self._overlaps((int(able[0]), hour), chosen + extra):
                 extra.append((int(able[0]), hour))
         return extra
 
     # -- removing ------------------------------------------------------------------------
 
-    def _removals(self, roster: np.ndarray, counts: Counts) -> list[Move]:
+    def _removals(self, roster: np.ndarray, counts: Counts, starts: np.ndarray) -> list[Move]:
         problem, cells = self.problem, self.cells
+        candidates = [(int(g), int(s)) for g, s in zip(*np.nonzero(starts), strict=True)
+                      if (int(g), int(s)) not in self.tabu]
         probes = {}
-        for g in range(len(problem.groups)):
-            hours = (roster[g] > 0) & problem.roster_hours
-            hours &= np.array([(g, h) not in self.tabu for h in range(len(hours))])
-            if hours.any():
-                probes[g] = hours
-        losses = {m: -e for m, e in self._probe(roster, counts, probes, -1).items()}
+        for g, s in candidates:
+            probes.setdefault(g, np.zeros_like(problem.roster_hours))[self._hours((g, s))] = True
+        probes = {g: hours & (roster[g] > 0) for g, hours in probes.items()}
+        effects = self._shift_effects(self._probe(roster, counts, probes, -1), candidates)
+        losses = {m: -e for m, e in effects.items()}
         # Every target stays met; the targets a removal can reach keep the removal guard.
         slack = cells.slack(cells.judged(counts))
         guarded = cells.slack(cells.judged(counts, removing=True))
@@ -192,43 +236,44 @@ class MarginalSearch:
         chosen: list[Move] = []
         for move in sorted(losses, key=score, reverse=True):
             loss = np.maximum(losses[move], 0.0)
-            touched = cells.touched(*move)
+            touched = self._touched(move)
             reached = touched | (loss > 0)
             after, after_guarded = slack - loss, guarded - loss
             if ((after >= 0).all() and (after_guarded[reached] >= 0).all()
                     and (after_guarded[touched] >= grain[touched]).all()
-                    and all(m[1] != move[1] for m in chosen)):
+                    and not self._overlaps(move, chosen)):
                 chosen.append(move)
                 slack, guarded = after, after_guarded
         return chosen
 
-    def _confirm_removals(self, roster: np.ndarray, counts: Counts, moves: list[Move],
+    def _confirm_removals(self, starts: np.ndarray, counts: Counts, moves: list[Move],
                           iteration: int) -> tuple[np.ndarray, Counts]:
         """Apply the removals; take back those blamed for a missed cell until none is missed."""
         while moves:
-            trial = _apply(roster, moves, -1)
+            trial_starts = _apply(starts, moves, -1)
+            trial = self._cover(trial_starts)
             trial_counts = self.evaluate([trial])[0]
-            touched = np.logical_or.reduce([self.cells.touched(*m) for m in moves])
+            touched = np.logical_or.reduce([self._touched(m) for m in moves])
             short = self._short(trial_counts) | (self._short(trial_counts, removing=True)
                                                  & touched)
             if not short.any():
                 self._note(iteration, "remove", trial, trial_counts)
-                return trial, trial_counts
+                return trial_starts, trial_counts
             blamed = [m for m in moves if any(self._near(m, c) for c in np.flatnonzero(short))]
             blamed = blamed or moves
             if len(blamed) == 1:
                 self.tabu.add(blamed[0])  # it fails on its own: never again
             dropped = set(blamed[len(blamed) // 2:])
             moves = [m for m in moves if m not in dropped]
-        self._note(iteration, "take back", roster, counts)
-        return roster, counts
+        self._note(iteration, "take back", self._cover(starts), counts)
+        return starts, counts
 
     def _near(self, move: Move, cell: int) -> bool:
-        g, h = move
-        if self.problem.speed[g, self.cells.kind[cell]] == 0:
+        if self.problem.speed[move[0], self.cells.kind[cell]] == 0:
             return False
         serving = self.cells.serving_hours(cell)
-        return bool(serving[h] or (h + 1 < len(serving) and serving[h + 1]))
+        return any(serving[h] or (h + 1 < len(serving) and serving[h + 1])
+                   for h in self._hours(move))
 
     # -- shared --------------------------------------------------------------------------
 

@@ -55,8 +55,3 @@ def shifts_of(starts: np.ndarray, shift_hours: int) -> list[Shift]:
         shifts.append(Shift(start_hour=int(start), agents=int(starts[start]),
                             end_hour=int(end if end <= HOURS_PER_DAY else end - HOURS_PER_DAY)))
     return shifts
-
-
-def roster_shifts(requirement: np.ndarray, shift_hours: int) -> list[list[Shift]]:
-    """Shifts per group (rows of the requirement)."""
-    return [shifts_of(shift_starts(row, shift_hours), shift_hours) for row in requirement]

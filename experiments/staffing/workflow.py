@@ -22,7 +22,7 @@ from experiments.staffing.evaluate import SEARCH_SEED0, Counts, Evaluator
 from experiments.staffing.plan import per_type_plan, type_requirements
 from experiments.staffing.problem import StaffingProblem, coverage, staffing_problem
 from experiments.staffing.search import MarginalSearch, SearchResult, Step
-from experiments.staffing.shifts import roster_shifts
+from experiments.staffing.shifts import shift_starts, shifts_of
 from experiments.staffing.whatif import what_if
 from sim.scenario import Scenario, Shift
 
@@ -57,6 +57,7 @@ class StaffResult:
     erlang_plan: np.ndarray  # groups x 24
     search: SearchResult
     roster: np.ndarray  # groups x 24: agents on shift in the final plan
+    shift_search: SearchResult | None
     shifts: dict[str, list[Shift]] | None
     verified: dict[str, Counts]  # staffed, original, erlang on the verification seeds
     what_if: dict[str, Any] | None
@@ -85,11 +86,20 @@ def staff(scenario: Scenario, policy_spec: str, settings: StaffSettings, runner:
                             upper, settings.max_iterations, on_step).run(plan)
     seconds["search"] = time.perf_counter() - clock - sum(seconds.values())
 
-    roster, shifts = search.roster, None
+    roster, shifts, shift_search = search.roster, None, None
     if settings.shift_hours is not None:
-        per_group = roster_shifts(search.roster, settings.shift_hours)
+        # The cheapest shifts covering the hourly requirement, then the same search
+        # with whole shifts as its moves: a cover over-staffs some hours, and whole
+        # shifts that the targets do not need can go.
+        announce("shifts")
+        hours = settings.shift_hours
+        starts = np.array([shift_starts(row, hours) for row in search.roster])
+        shift_search = MarginalSearch(cells, lambda rosters: evaluator.evaluate(
+            rosters, settings.search_seeds), upper, settings.max_iterations, on_step,
+            shift_hours=hours).run(starts)
+        per_group = [shifts_of(row, hours) for row in shift_search.starts]
         shifts = dict(zip(problem.groups, per_group, strict=True))
-        roster = np.array([coverage(s) for s in per_group]) * problem.roster_hours
+        roster = np.array([coverage(s) for s in per_group])
     seconds["shifts"] = time.perf_counter() - clock - sum(seconds.values())
 
     announce("verification")
@@ -104,6 +114,7 @@ def staff(scenario: Scenario, policy_spec: str, settings: StaffSettings, runner:
         probes = what_if(problem, roster, staffed, lambda r: evaluator.evaluate(r, seeds))
     seconds["what_if"] = time.perf_counter() - clock - sum(seconds.values())
     seconds["total"] = time.perf_counter() - clock
-    return StaffResult(problem, policy_spec, settings, need, plan, search, roster, shifts,
+    return StaffResult(problem, policy_spec, settings, need, plan, search, roster, shift_search,
+                       shifts,
                        verified, probes, seconds,
                        {"simulated": evaluator.simulated, "reused": evaluator.reused})

@@ -220,3 +220,23 @@ def test_a_runner_inside_with_keeps_its_workers_between_runs(tmp_path):
     assert first == second != os.getpid()
     Runner(tmp_path, workers=1, progress=False).run([Job("c", 3)], _pid)
     assert json.loads((tmp_path / "c.json").read_text())["result"] != first
+
+
+def test_whole_shifts_the_targets_do_not_need_are_taken_off(tmp_path):
+    path = tmp_path / "two_desks.yaml"
+    path.write_text(TWO_DESKS)
+    out = tmp_path / "out"
+    assert main(["staff", str(path), "--policy", "fifo", "--scope", "day", "--seeds", "4",
+                 "--verify-seeds", "4", "--no-what-if", "--shift-hours", "4", "--workers", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    study = json.loads((out / "staff.json").read_text())
+    staffed = load_scenario(out / "staffed.yaml")
+    shifts = [s for g in staffed.agent_groups.values() for s in g.shifts or ()]
+    assert shifts and all((s.end_hour - s.start_hour) % 24 == 4 for s in shifts)
+    # The search over whole shifts starts from the cheapest cover of the hourly
+    # requirement and only ever keeps a cheaper roster that meets every target.
+    history = study["shift_search"]["history"]
+    assert study["shift_search"]["feasible"] and history[0]["action"] == "start"
+    assert study["cost"] <= history[0]["cost"]
+    assert study["cost"] == pytest.approx(min(s["cost"] for s in history
+                                              if s["cells_short"] == 0))
