@@ -126,15 +126,15 @@ class Runner:
             backend = self._open or _make_backend(self.backend, self.workers, self.address)
             self._open = None
             outcome.startup_seconds = time.perf_counter() - started
+            kept = False
             try:
                 self._drive(backend, todo, fn, outcome, total=len(jobs))
-            except BaseException:
-                backend.close()
-                raise
-            if self._keep_open:
-                self._open = backend
-            else:
-                backend.close()
+                kept = self._keep_open
+            finally:
+                if kept:
+                    self._open = backend
+                else:
+                    backend.close()
         outcome.wall_seconds = time.perf_counter() - started
         return outcome
 
