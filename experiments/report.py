@@ -171,6 +171,9 @@ def build_report(results: Path, *, progress: bool = False) -> Path:
             plots.hourly_figure(hourly, spec, policies, results / f"{stem}-hourly.png")
             figures.append(Figure(scenario, f"{stem}-hourly.png", _hourly_caption(spec)))
     page = render(tables, figures)
+    from experiments.staffing.section import with_staffing_section
+
+    page = with_staffing_section(page, results)  # unchanged unless results/staff.json exists
     return write_text(page, results / "report.html")
 
 

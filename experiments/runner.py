@@ -114,6 +114,19 @@ class Runner:
         self.jobs_dir, self.backend, self.address = Path(jobs_dir), backend, address
         self.workers, self.retries = workers, retries
         self.progress, self.description = progress, description
+        self._open: _Backend | None = None  # kept between runs inside `with runner:`
+        self._keep_open = False
+
+    def __enter__(self) -> Runner:
+        """Inside `with runner:` the workers stay up between runs (no restart per batch)."""
+        self._keep_open = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._keep_open = False
+        if self._open is not None:
+            self._open.close()
+            self._open = None
 
     def run(self, jobs: Iterable[Job], fn: JobFunction) -> Outcome:
         """Run every job without a valid stored result; returns what ran, was skipped, failed."""
@@ -131,12 +144,18 @@ class Runner:
                 outcome.skipped.append(job.key)
         started = time.perf_counter()
         if todo:
-            backend = _make_backend(self.backend, self.workers, self.address)
+            backend = self._open or _make_backend(self.backend, self.workers, self.address)
+            self._open = None
             outcome.startup_seconds = time.perf_counter() - started
+            kept = False
             try:
                 self._drive(backend, todo, fn, outcome, total=len(jobs))
+                kept = self._keep_open
             finally:
-                backend.close()
+                if kept:
+                    self._open = backend
+                else:
+                    backend.close()
         outcome.wall_seconds = time.perf_counter() - started
         return outcome
 

@@ -8,6 +8,7 @@ ranges never overlap, so no policy is judged on a day it learned from:
 | evaluation             | 0 .. N-1                                | simulate, benchmark, fidelity    |
 | held out in training   | 1000 .. 1000+n-1                        | model selection while training   |
 | table recording        | 10000 .. 10000+n-1                      | the decisions a table is built on|
+| staffing search        | 10000 .. 10000+n-1                      | rosters compared while searching |
 | training               | >= 2**20, drawn from the run's seed     | env days, demonstrations, tuning |
 
 Evaluation seeds stay below `HELD_OUT_BASE` (`MAX_EVALUATION_SEEDS`).
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 HELD_OUT_BASE = 1000
 RECORDING_BASE = 10_000
+SEARCH_BASE = 10_000  # the days a roster search compares candidates on (verification: 0..N-1)
 TRAIN_SEED_FLOOR = 2**20
 TRAIN_SEED_CEILING = 2**31 - 1
 MAX_EVALUATION_SEEDS = HELD_OUT_BASE
