@@ -17,16 +17,16 @@ from experiments.staffing import SCOPES
                    "model:PATH, table:PATH, ...).")
 @click.option("--scope", type=click.Choice(SCOPES), default="hour", show_default=True,
               help="hour: every hour's arrivals meet the target; day: the day's arrivals do.")
-@click.option("--seeds", default=10, show_default=True, type=click.IntRange(min=2),
+@click.option("--seeds", default=10, show_default=True, type=click.IntRange(2, 1000),
               help="Simulated days judging each candidate roster (seeds 10000..).")
-@click.option("--verify-seeds", default=20, show_default=True, type=click.IntRange(min=2),
+@click.option("--verify-seeds", default=20, show_default=True, type=click.IntRange(2, 1000),
               help="Fresh days (seeds 0..N-1) for the final figures.")
-@click.option("--shift-hours", type=int, default=None,
+@click.option("--shift-hours", type=click.IntRange(1, 24), default=None,
               help="Turn the hourly requirement into shifts of this many hours (1-24).")
 @click.option("--margin", type=float, default=0.0, show_default=True,
               help="Search for every target plus this much (0.01 = one point), for room "
                    "against day-to-day noise.")
-@click.option("--max-iterations", default=60, show_default=True, type=click.IntRange(min=0),
+@click.option("--max-iterations", default=60, show_default=True, type=click.IntRange(0, 10_000),
               help="Search steps at most.")
 @click.option("--what-if/--no-what-if", default=True, show_default=True,
               help="Simulate one agent more or fewer per group at the busiest hours.")
