@@ -30,6 +30,8 @@ SUBCOMMANDS = {
               "The exact optimal cost per hour of a small scenario."),
     "tune": ("experiments.commands.tune", "tune",
              "Tune the index rule of a scenario on training days (index:FILE.json)."),
+    "audit": ("experiments.commands.audit", "audit",
+              "Audit a policy: fairness, robustness under stress, transparency (audit.html)."),
     "speed": ("experiments.speed", "speed",
               "Race the simulator against Ciw and plain SimPy; scaling and memory."),
 }
