@@ -153,7 +153,7 @@ def _constrained(state: _Search, judge: _Judge, targets: list[float | None], mar
     """Dual ascent on the multipliers from the cost optimum (round 0: all prices 0)."""
     hours = state.current.days[0].hours
     per_hour = np.mean([sum(d.arrived) for d in state.current.days]) / hours
-    unit = state.current.cost_per_hour / max(per_hour, 1e-9)  # the mean cost of a ticket
+    unit = float(state.current.cost_per_hour / max(per_hour, 1e-9))  # mean cost of a ticket
     prices = [0.0] * len(targets)
     rounds = []
     for k in range(max_rounds):
@@ -180,7 +180,7 @@ def _constrained(state: _Search, judge: _Judge, targets: list[float | None], mar
         state.full()
         chosen = min(judge.seen, key=by_shortfall)
     result = _result(chosen, start, judge.calls, "sla")
-    result.multipliers = [round(p, 6) for p in prices]
+    result.multipliers = [round(float(p), 6) for p in prices]
     result.shortfall = total_shortfall(chosen.levels, targets)
     result.feasible = result.shortfall == 0.0
     result.rounds = rounds

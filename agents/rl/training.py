@@ -90,17 +90,21 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     costs = _rank_heuristics(scenario, eval_days, log)
     best = next(iter(costs))
     teaching = config.warm_start.enabled and config.algo in ACTOR_CRITIC
-    tuned = _tune_teacher(scenario, config, log) if (
+    tuned = _tune_teacher(scenario, config, out, log) if config.objective == "sla" or (
         teaching and config.warm_start.teacher == "tuned_index") else None
-    config, demos = _demonstrations(scenario, config, best, tuned, teaching, log)
+    prices = tuned.multipliers if config.objective == "sla" and tuned is not None else None
+    config, demos = _demonstrations(scenario, config, best, tuned if teaching else None,
+                                    teaching, prices, log)
 
     # -- the envs, the model and its warm start ----------------------------------------
-    venv, eval_env = _envs(scenario, config, eval_days)
+    venv, eval_env = _envs(scenario, config, eval_days, prices)
     model = build_model(config, venv, out / "tensorboard")
     report: dict[str, Any] = {}
     if teaching:
         report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log)
         report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
+    if prices is not None:
+        report["sla"] = _sla_record(scenario, tuned)
     _save_config(out / "config.yaml", scenario, config, costs, report)
 
     # -- learning, then the kept model --------------------------------------------------
@@ -135,23 +139,43 @@ def _rank_heuristics(scenario: Scenario, eval_days: list[int], log) -> dict[str,
     return costs
 
 
-def _tune_teacher(scenario: Scenario, config: TrainConfig, log):
+def _tune_teacher(scenario: Scenario, config: TrainConfig, out: Path, log):
+    """The tuned index rule (for the objective), also written as teacher.json (index:PATH)."""
+    from agents.index.rule import rule_document
     from agents.index.tune import tune_index
+    from sim.atomic import write_json
 
     days = config.warm_start.tune_days
-    log(f"tuning an index rule on {days} training days ...")
+    log(f"tuning an index rule ({config.objective}) on {days} training days ...")
     tuned = tune_index(scenario, training_days(config.seed + 1, days), workers=config.n_envs,
-                       reservations=not config.work_conserving)
+                       reservations=not config.work_conserving, objective=config.objective)
+    write_json(rule_document(scenario, tuned.rule, tuning={
+        "objective": tuned.objective, "training_days": days, "training_days_seed": config.seed,
+        "cost_per_hour": round(tuned.cost_per_hour, 4), **_sla_record(scenario, tuned)}),
+        out / "teacher.json")
     held = "".join(f", {kind} {dict(_nonzero(scenario, values))}"
                    for kind, values in (("queue reserve", tuned.reserve),
                                         ("keep free", tuned.keep_free)) if values)
     log(f"  from {tuned.start}, {tuned.evaluations} rules tried: weights {tuned.weights}"
         f"{held}, cost/h {tuned.cost_per_hour:.1f} on those days")
+    if tuned.objective == "sla":
+        log(f"  targets {'met' if tuned.feasible else 'not all met'} on those days (total "
+            f"shortfall {tuned.shortfall:.3f}); price of a miss per type {tuned.multipliers}")
     return tuned
 
 
+def _sla_record(scenario: Scenario, tuned) -> dict[str, Any]:
+    if tuned is None or tuned.objective != "sla":
+        return {}
+    names = scenario.type_names
+    return {"feasible": tuned.feasible, "shortfall": round(tuned.shortfall, 4),
+            "multipliers": dict(zip(names, tuned.multipliers, strict=True)),
+            "service_levels": {n: round(v, 4) for n, v in zip(names, tuned.service_levels,
+                                                              strict=True)}}
+
+
 def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
-                    log):
+                    prices, log):
     """The teacher's days (the best heuristic's if not teaching: for the reward scale)."""
     from agents.rl.warmstart import demonstrate
 
@@ -163,7 +187,8 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
                            work_conserving=config.work_conserving, seed=config.seed,
                            weights=tuned.weights if tuned else None,
                            reserve=tuned.reserve if tuned else None,
-                           keep_free=tuned.keep_free if tuned else None, workers=config.n_envs)
+                           keep_free=tuned.keep_free if tuned else None, workers=config.n_envs,
+                           multipliers=prices)
 
     demos = collect()
     if config.work_conserving and len(demos.actions) == 0:
@@ -175,11 +200,11 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
     return _resolve_auto(config, best, demos), demos
 
 
-def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int]):
+def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int], prices):
     from agents.rl.envs import env_factory, make_vec_env
 
     env_kwargs = dict(fallback=_fallback_name(config), reward_scale=config.reward_scale,
-                      work_conserving=config.work_conserving)
+                      work_conserving=config.work_conserving, multipliers=prices)
     venv = make_vec_env([env_factory(scenario, **env_kwargs) for _ in range(config.n_envs)],
                         config.vec_env)
     eval_env = make_vec_env([env_factory(scenario, **env_kwargs, eval_days=eval_days)], "dummy")

@@ -123,3 +123,35 @@ def test_misses_counted_as_they_happen_add_up_to_the_days_misses() -> None:
     expected = np.array(result.arrived) - np.array(result.met)
     assert charged.tolist() == expected.tolist()
     assert charged.sum() > 100  # a day with real misses, not a vacuous match
+
+
+def test_the_learners_reward_charges_each_miss_its_price() -> None:
+    """Over a day the priced env's rewards fall short of the plain env's by exactly the
+    day's misses at their prices (in reward units), and its last info is the Lagrangian."""
+    pytest.importorskip("stable_baselines3")
+    from agents.rl.envs import SlaPenalty
+    from agents.sla import lagrangian_per_hour
+    from sim.env import SupportQueueEnv
+
+    scenario = two_types(0.7).model_copy(update={"warmup_hours": 0.0})
+    prices = [0.0, 3.5]
+    plain = SupportQueueEnv(scenario)
+    priced = SlaPenalty(SupportQueueEnv(scenario, reward_scale=2.0), prices, reward_scale=2.0)
+    plain_env = SupportQueueEnv(scenario, reward_scale=2.0)
+    totals = []
+    for env in (plain_env, priced):
+        env.reset(options={"model_seed": 11})
+        rule = IndexRule([2.0, 1.0])
+        base = env.unwrapped
+        total, info = 0.0, {}
+        while base.pairs is not None:
+            _, reward, _, truncated, info = env.step(rule.decide(base.model, base.pairs))
+            total += reward
+        totals.append(total)
+    result = day_result(priced.unwrapped.model)
+    misses = result.arrived[1] - result.met[1]
+    assert misses > 20
+    expected = 2.0 * prices[1] * misses / plain.cost_unit
+    assert totals[0] - totals[1] == pytest.approx(expected, rel=1e-9)
+    assert info["objective_cost_per_hour"] == lagrangian_per_hour([result], prices)
+    assert info["objective_cost_per_hour"] > info["cost_per_hour"]
