@@ -58,14 +58,13 @@ def _save(figure: Figure, path: Path) -> Path:
 def cost_figure(comparison: pd.DataFrame, scenario: str, path: Path) -> Path:
     """Cost per hour with 95% intervals, and the paired difference against the best heuristic."""
     rows = comparison.sort_values("cost_per_hour", ascending=True).reset_index(drop=True)
-    colours = policy_colours(list(comparison["policy"]))
     y = np.arange(len(rows))[::-1]
     figure, (left, right) = plt.subplots(1, 2, figsize=(WIDTH_INCHES, 0.4 * len(rows) + 1.4),
                                          sharey=True, layout="constrained")
     values = rows["cost_per_hour"].to_numpy(float)
     left.barh(y, values, xerr=_errors(values, rows["cost_per_hour_ci_low"],
                                       rows["cost_per_hour_ci_high"]),
-              color=[colours[p] for p in rows["policy"]], capsize=3, alpha=0.85)
+              color=PALETTE[0], capsize=3, alpha=0.75)  # one colour: the labels name the bars
     left.set_xlabel("cost per hour (waiting + abandonment, the scenario's money)")
     left.set_yticks(y, rows["policy"])
     best = rows["best_heuristic"].dropna()

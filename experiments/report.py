@@ -128,6 +128,10 @@ def scenario_section(results: Path, tables: Tables, scenario: str, comparison: p
         parts.append(f"<p class='note-inline'>{len(order)} policies, {len(groups)} different "
                      "behaviours: policies joined by = routed every ticket the same way on "
                      "every simulated day.</p>")
+    cost = _cost_figure(results, scenario, comparison, groups)
+    parts.append(f"<details><summary>Cost per hour with 95% intervals, as a figure</summary>"
+                 f"<figure><img src='{_e(cost)}' alt='cost per hour, {_e(scenario)}'></figure>"
+                 "</details>")
     figure = _hourly_figure(results, tables, scenario, spec, ranked, groups, comparison)
     if figure:
         parts.append(f"<figure><img src='{_e(figure)}' alt='service by hour, {_e(scenario)}'>"
@@ -186,6 +190,20 @@ def _hourly_figure(results: Path, tables: Tables, scenario: str, spec: dict[str,
     path = results / "plots" / f"{scenario}-service-by-hour.png"
     drawn = plots.hourly_service_figure(hourly[hourly["scenario"] == scenario], spec, lines, path)
     return drawn.relative_to(results).as_posix() if drawn else None
+
+
+def _cost_figure(results: Path, scenario: str, comparison: pd.DataFrame,
+                 groups: list[PolicyGroup]) -> str:
+    """Cost per hour of each group of identical policies (named by its members)."""
+    from experiments import plots
+
+    names = {g.name: (g.label if len(g.members) <= 3 else f"{g.name} (= {len(g.members) - 1} "
+                      "others)") for g in groups}
+    shown = comparison[comparison["policy"].isin(names)].copy()
+    best = shown["best_heuristic"].map(lambda b: names.get(b, b) if isinstance(b, str) else b)
+    shown = shown.assign(policy=shown["policy"].map(names), best_heuristic=best)
+    path = results / "plots" / f"{scenario}-cost.png"
+    return plots.cost_figure(shown, scenario, path).relative_to(results).as_posix()
 
 
 def _steady(spec: dict[str, Any]) -> bool:

@@ -108,7 +108,7 @@ def test_the_recommendation_names_the_policy_the_rule_picks_first(results: Path)
 
 def test_every_image_in_the_report_exists_beside_it(results: Path) -> None:
     page = _page(results / "report.html")
-    assert len(page.images) == 1  # service by hour (the scenario has a surge)
+    assert len(page.images) == 2  # cost, and service by hour (the scenario has a surge)
     for source in page.images:
         assert not re.match(r"^[a-z]+://|^/", source), f"{source} is not a relative link"
         assert (results / source).is_file(), f"{source} is missing"
