@@ -116,13 +116,14 @@ def scenario_section(results: Path, tables: Tables, scenario: str, comparison: p
     targets = targets_of(spec) if spec else _targets_from(by_type)
     ranked = scenario_standings(comparison, by_type, targets, groups)
     best = ranked[0]
-    audit = _audit_for(audits, scenario, next(g for g in groups if g.name == best.policy))
+    audited = {g.name: link for g in groups if (link := _audit_for(audits, scenario, g))}
+    audit = audited.get(best.policy)
     types = spec.get("ticket_types") or {t: {"sla_minutes": float("nan")} for t in targets}
     abandon = comparison.set_index("policy")["abandon_rate"]
     parts = [f"<h2 id='scenario-{_e(scenario)}'>{_e(scenario)}</h2>",
              f"<p class='description'>{_e(spec.get('description', ''))}</p>",
              recommendation_html(scenario, ranked, groups, audit, types),
-             policy_table(comparison, ranked, groups, abandon),
+             policy_table(comparison, ranked, groups, abandon, audited),
              f"<p class='cost'>{_e(cost_words(spec))}</p>" if spec else ""]
     if len(groups) < len(order):
         parts.append(f"<p class='note-inline'>{len(order)} policies, {len(groups)} different "

@@ -125,9 +125,9 @@ SHOWN_ROWS = 5  # policies in view; the rest behind "more policies"
 
 
 def policy_table(comparison: pd.DataFrame, ranked: list[Standing], groups: list[PolicyGroup],
-                 abandon: pd.Series) -> str:
+                 abandon: pd.Series, audits: Mapping[str, str] | None = None) -> str:
     """One row per group of identical policies, in the order of the recommendation rule;
-    past the first SHOWN_ROWS, the rest fold away."""
+    past the first SHOWN_ROWS, the rest fold away. A policy with an audit links to it."""
     rows = comparison.set_index("policy")
     by_name = {g.name: g for g in groups}
     targets = ranked[0].targets
@@ -141,8 +141,10 @@ def policy_table(comparison: pd.DataFrame, ranked: list[Standing], groups: list[
     for rank, standing in enumerate(ranked):
         row = rows.loc[standing.policy]
         marker = " class='chosen'" if rank == 0 else ""
+        link = (audits or {}).get(standing.policy)
+        audit = f" <a class='ci' href='{_e(link)}'>audit</a>" if link else ""
         body.append(
-            f"<tr{marker}><td class='text'>{_e(by_name[standing.policy].label)}</td>"
+            f"<tr{marker}><td class='text'>{_e(by_name[standing.policy].label)}{audit}</td>"
             f"<td>{row.cost_per_hour:,.1f}"
             f"{_span(row.cost_per_hour_ci_low, row.cost_per_hour_ci_high, '{:,.0f}')}</td>"
             f"<td>{_diff(standing.policy, row)}</td>"

@@ -151,7 +151,14 @@ def behaviour(scenario: Scenario, decisions: list[Decision], baseline: str,
     by_situation: dict[tuple, list[Decision]] = defaultdict(list)
     for decision in decisions:
         by_situation[words.situation_key(decision)].append(decision)
-    common = sorted(by_situation.items(), key=lambda item: -len(item[1]))[:top]
+    def told_first(item: tuple) -> tuple[bool, int]:
+        # Situations with a choice of pairs, or where it ever holds, say more than a
+        # lone ticket served at once.
+        (types, groups), group = item
+        choice = len(types) > 1 or len(groups) > 1 or any(d.action == words.hold for d in group)
+        return (not choice, -len(group))
+
+    common = sorted(by_situation.items(), key=told_first)[:top]
     rules = [_rule(words, key, group, baseline) for key, group in common]
     departed = [d for d in decisions if d.action != d.baseline]
     return {"decisions": len(decisions), "rules": rules,

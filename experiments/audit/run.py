@@ -39,6 +39,10 @@ RECORDED_DAYS = 2  # days whose decisions are watched for transparency
 def run(policy_spec: str, scenario: str, seeds: int, baseline: str | None, out: Path,
         workers: int, quiet: bool) -> None:
     spec = load_scenario(scenario)
+    if policy_spec == "optimal":
+        raise UserError("POLICY: optimal is solved anew for every scenario, so a stressed day "
+                        "would get its own optimum; export it first (routelab export optimal "
+                        "--scenario S --out FILE.json) and audit table:FILE.json")
     make_policy(policy_spec, spec)  # fail fast: unknown policy, or tuned for another scenario
     if baseline is not None and baseline not in HEURISTICS:
         raise PolicyError(f"--baseline: unknown heuristic {baseline!r} "

@@ -157,5 +157,6 @@ def test_bad_policy_or_baseline_is_one_line_and_exit_2(tmp_path: Path,
     assert main(["audit", "nonsense", "--scenario", "mmc", "--out", str(tmp_path)]) == 2
     assert main(["audit", "cmu", "--scenario", "mmc", "--baseline", "model:x",
                  "--out", str(tmp_path)]) == 2
+    assert main(["audit", "optimal", "--scenario", "mmc", "--out", str(tmp_path)]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
-    assert len(errors) == 2 and "--baseline" in errors[1]
+    assert len(errors) == 3 and "--baseline" in errors[1] and "table:" in errors[2]
