@@ -217,8 +217,9 @@ def _steady(spec: dict[str, Any]) -> bool:
 
 def _hourly_caption(spec: dict[str, Any]) -> str:
     return ("Share of each hour's tickets answered within their SLA (dashed line: the target) "
-            "and share that hung up, by hour of arrival, for the recommended policy, the "
-            "cheapest heuristic and any learned or tuned policy. Shaded: "
+            "and share that hung up, by hour of arrival: the recommended policy, the cheapest "
+            "heuristic, any learned or tuned policy, then the next in the table (four at "
+            "most). Shaded: "
             + ("; ".join(_event_words(e) for e in spec.get("events", [])) or "no event")
             + (", and the warm-up (not counted)." if spec.get("warmup_hours") else "."))
 

@@ -165,8 +165,8 @@ def _constrained(state: _Search, judge: _Judge, targets: list[float | None], mar
         rounds.append({"multipliers": [round(p, 4) for p in prices],
                        "service_levels": [round(v, 4) for v in levels],
                        "cost_per_hour": round(state.current.cost_per_hour, 4)})
-        if meets(levels, targets, margin):
-            break
+        if meets(levels, targets, margin) or k == max_rounds - 1:
+            break  # the prices reported are the last ones searched with
         prices = [max(GROWTH * p, unit) if target is not None and level < min(1.0, target + margin)
                   else p for p, level, target in zip(prices, levels, targets, strict=True)]
     safe = [j for j in judge.seen if meets(j.levels, targets, margin)]

@@ -24,6 +24,11 @@ Notes on the choices (measurements in the train report of this change):
   (label smoothing) the clone will use, so PPO starts from a calibrated
   critic. The teacher is an index rule tuned on training days
   (agents/sb3_teacher.py), which beats every fixed heuristic on fintech_day.
+- Objective sla: the teacher is tuned for cost subject to the service-level
+  targets (agents/index/tune.py, dual ascent), and the prices it ends with
+  (one per ticket type, per missed ticket) are charged in the reward and in
+  the demonstrations' returns (agents/rl/envs.py `SlaPenalty`); models are
+  then judged on the held-out days by cost plus priced misses.
 - PPO fine-tuning rarely beats its warm start within the budget (advantage
   noise from the day's randomness swamps the value of single decisions), so
   the kept model is the warm start unless a later checkpoint is cheaper on

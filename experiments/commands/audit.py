@@ -13,8 +13,9 @@ import click
 @click.option("--seeds", default=10, show_default=True, type=click.IntRange(min=1, max=999),
               help="Simulated days 0..N-1, the same for every stress and both policies.")
 @click.option("--baseline", default=None,
-              help="The heuristic to compare with [default: the one the report would "
-                   "recommend: the cheapest meeting every target, else the least short].")
+              help="The heuristic to compare with [default: the heuristic, random aside, "
+                   "that the report would recommend: the cheapest meeting every target, "
+                   "else the least short].")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for audit.json, audit.html and the stressed scenarios.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1, max=256),
