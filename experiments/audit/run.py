@@ -158,7 +158,9 @@ def worst_served(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     targeted = [r for r in rows if r["sla_target"] is not None and r["service_level"] is not None]
     if targeted:
         row = min(targeted, key=lambda r: (-r["shortfall"], r["service_level"] - r["sla_target"]))
-        reason = (f"{row['shortfall']:.1%} short of its target" if row["shortfall"] else
+        reason = (f"{100 * row['shortfall']:.1f} points short of its target "
+                  f"({row['service_level']:.1%} against {row['sla_target']:.0%})"
+                  if row["shortfall"] else
                   f"the smallest margin above its target ({row['service_level']:.1%} against "
                   f"{row['sla_target']:.0%})")
         return {"ticket_type": row["ticket_type"], "reason": reason}
