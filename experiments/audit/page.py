@@ -105,7 +105,7 @@ def _agents_table(fair: dict[str, Any]) -> str:
     head = ["agent group", "occupancy (busy share of scheduled time)"]
     body = [[_text(a["group"]), _pct(a["occupancy"])] for a in fair["agents"]]
     note = (f"<p>Occupancy ranges from {_pct(spread['min'])} to {_pct(spread['max'])} "
-            f"({spread['range']:.0%} apart).</p>" if spread else "")
+            f"({100 * spread['range']:.0f} points apart).</p>" if spread else "")
     return _table(head, body) + note
 
 
