@@ -1,4 +1,5 @@
-"""Policies judged by simulation: mean cost per hour over given days (common random numbers)."""
+"""Policies judged by simulation: cost per hour and service counts over given days
+(common random numbers)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ import numpy as np
 
 from agents.heuristics import HEURISTICS
 from agents.progress import steps
+from agents.sla import DayResult, day_result
 from sim.metrics import cost_per_hour
 from sim.model import SupportModel
 from sim.scenario import Scenario
+
+
+def simulated_days(scenario: Scenario, days: Sequence[int],
+                   names: Sequence[str] | None = None) -> dict[str, list[DayResult]]:
+    """Each heuristic's days (cost per hour, per-type service counts), in `names` order."""
+    names = names or [n for n in HEURISTICS if n != "random"]
+    return {name: [day_result(SupportModel(scenario, day).run(HEURISTICS[name]()))
+                   for day in days] for name in names}
 
 
 def simulated_costs(scenario: Scenario, days: Sequence[int],

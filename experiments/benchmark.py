@@ -25,6 +25,7 @@ from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
 from agents.registry import make_policy, policy_label
 from experiments.errors import UserError
+from experiments.hourly import service_series
 from experiments.io import write_csv, write_json
 from experiments.runner import Job, Outcome, Runner, load_record
 from experiments.stats import comparison_table
@@ -144,7 +145,8 @@ def run_simulation(job: SimulationJob) -> dict[str, Any]:
     return {
         "summary": _columns(run.summary),
         "hourly": _columns(pd.concat([_type_series(scenario, tickets),
-                                      _group_series(scenario, run.agents)], ignore_index=True)),
+                                      _group_series(scenario, run.agents),
+                                      service_series(scenario, tickets)], ignore_index=True)),
         "waits": _columns(_wait_histogram(scenario, tickets)),
         "decisions": run.decisions,
         "sim_seconds": round(run.wall_seconds, 4),

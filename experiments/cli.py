@@ -32,6 +32,8 @@ SUBCOMMANDS = {
                   "List the shipped scenarios: name, ticket types, agent groups, hours."),
     "tune": ("experiments.commands.tune", "tune",
              "Tune the index rule of a scenario on training days (index:FILE.json)."),
+    "audit": ("experiments.commands.audit", "audit",
+              "Audit a policy: fairness, robustness under stress, transparency (audit.html)."),
     "staff": ("experiments.commands.staff", "staff",
               "The cheapest roster per group and hour that meets every service-level target."),
     "speed": ("benchmarks.speed", "speed",

@@ -11,26 +11,48 @@ threshold and a number of agents kept free (trunk reservation), the shapes
 the exact optimum takes on n_model, keep_free and w_model. The network then
 imitates the tuned rule and PPO starts from there. Training days only: the
 evaluation days and the final comparison seeds are never seen by the search.
+
+Objective `cost` minimises the mean cost per hour. Objective `sla` minimises
+it subject to every ticket type's `sla_target` (agents/sla.py), by dual
+ascent: a price per missed ticket of each type (its multiplier) is added to
+the cost, the rule is re-tuned, and the price of every type still short of
+its target (plus `margin`) is raised, round after round, until the targets
+hold. The rule returned is the cheapest of all the rules judged that meets
+every target with the margin; if none does, the targets cannot be met by an
+index rule on these days and the search minimises the total shortfall
+instead (then cost).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from agents.index.rule import IndexRule
 from agents.parallel import Pool
-from sim.metrics import cost_per_hour
+from agents.sla import (
+    DayResult,
+    day_result,
+    lagrangian_per_hour,
+    mean_levels,
+    meets,
+    sla_targets,
+    total_shortfall,
+)
 from sim.model import SupportModel
 from sim.scenario import Scenario
 from sim.schedule import staffing_plan
 
 STEPS = (0.7, 0.35, 0.15)  # log-weight steps: x2, x1.4, x1.16
 MAX_RESERVE = 6  # tickets: a queue threshold above this is never worth trying
+OBJECTIVES = ("cost", "sla")
+MAX_ROUNDS = 7  # dual ascent: the last price is GROWTH ** 5 times the first
+GROWTH = 3.0
+MARGIN = 0.01  # aim this far above each target on the training days (they are few)
 
 
 def cmu_weights(scenario: Scenario) -> list[float]:
@@ -44,6 +66,25 @@ def holding_weights(scenario: Scenario) -> list[float]:
             for s in scenario.ticket_types.values()]
 
 
+@dataclass(frozen=True)
+class Judged:
+    """One candidate rule on the tuning days."""
+
+    weights: tuple[float, ...]
+    reserve: tuple[int, ...]
+    keep_free: tuple[int, ...]
+    days: tuple[DayResult, ...]
+
+    @property
+    def cost_per_hour(self) -> float:
+        value = float(np.mean([d.cost_per_hour for d in self.days]))
+        return value if math.isfinite(value) else math.inf
+
+    @property
+    def levels(self) -> list[float]:
+        return mean_levels(self.days)
+
+
 @dataclass
 class TunedIndex:
     weights: list[float]
@@ -55,6 +96,17 @@ class TunedIndex:
     """Mean over the tuning days."""
     start: str
     evaluations: int
+    objective: str = "cost"
+    service_levels: list[float] = field(default_factory=list)
+    """Per type, mean over the tuning days."""
+    multipliers: list[float] | None = None
+    """objective sla: the final price of a missed ticket, per type (cost units)."""
+    feasible: bool | None = None
+    """objective sla: the rule meets every target on the tuning days."""
+    shortfall: float | None = None
+    """objective sla: total shortfall on the tuning days."""
+    rounds: list[dict] = field(default_factory=list)
+    """objective sla: multipliers, service levels and cost of each dual ascent round."""
 
     @property
     def rule(self) -> IndexRule:
@@ -69,49 +121,130 @@ class Progress(Protocol):
     def judged(self) -> None: ...
 
 
+Score = Callable[[Judged], tuple[float, float]]
+
+
 def tune_index(scenario: Scenario, days: Sequence[int], *, workers: int = 1,
-               reservations: bool = False, progress: Progress | None = None) -> TunedIndex:
+               reservations: bool = False, progress: Progress | None = None,
+               objective: str = "cost", margin: float = MARGIN,
+               max_rounds: int = MAX_ROUNDS) -> TunedIndex:
     """Coordinate search over log weights and (if `reservations`) the two reservations of
-    the pairs of multi-skilled groups; only moves that lower the mean cost are kept."""
+    the pairs of multi-skilled groups; only moves that lower the objective are kept."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: cost or sla, got {objective!r}")
     judge = _Judge(scenario, days, workers, progress)
     try:
         starts = {"cmu": cmu_weights(scenario), "holding_cost_cmu": holding_weights(scenario)}
         judge.plan(len(starts))
-        costs = {name: judge(w, None, None) for name, w in starts.items()}
-        start = min(costs, key=costs.__getitem__)
-        state = _Search(np.log(np.maximum(starts[start], 1e-9)), costs[start], judge)
-        state.weights()
-        if reservations:
-            state.reservations(scenario)
-            state.weights()  # the best weights may differ once agents are held back
-        return TunedIndex(state.current_weights(), state.reserve if any(state.reserve) else None,
-                          state.keep_free if any(state.keep_free) else None, state.best,
-                          start, judge.calls)
+        tried = {name: judge(w, None, None) for name, w in starts.items()}
+        start = min(tried, key=lambda name: tried[name].cost_per_hour)
+        state = _Search(tried[start], judge, _by_cost, reservations)
+        state.full()
+        targets = sla_targets(scenario)
+        if objective == "cost" or not any(t is not None for t in targets):
+            return _result(state.current, start, judge.calls, "cost")
+        return _constrained(state, judge, targets, margin, max_rounds, start)
     finally:
         judge.close()
 
 
+def _constrained(state: _Search, judge: _Judge, targets: list[float | None], margin: float,
+                 max_rounds: int, start: str) -> TunedIndex:
+    """Dual ascent on the multipliers from the cost optimum (round 0: all prices 0)."""
+    hours = state.current.days[0].hours
+    per_hour = np.mean([sum(d.arrived) for d in state.current.days]) / hours
+    unit = float(state.current.cost_per_hour / max(per_hour, 1e-9))  # mean cost of a ticket
+    prices = [0.0] * len(targets)
+    rounds = []
+    for k in range(max_rounds):
+        if k:
+            state.rescore(_by_lagrangian(prices))
+            state.weights(STEPS[:2])
+            state.reservations()
+        levels = state.current.levels
+        rounds.append({"multipliers": [round(p, 4) for p in prices],
+                       "service_levels": [round(v, 4) for v in levels],
+                       "cost_per_hour": round(state.current.cost_per_hour, 4)})
+        if meets(levels, targets, margin) or k == max_rounds - 1:
+            break  # the prices reported are the last ones searched with
+        prices = [max(GROWTH * p, unit) if target is not None and level < min(1.0, target + margin)
+                  else p for p, level, target in zip(prices, levels, targets, strict=True)]
+    safe = [j for j in judge.seen if meets(j.levels, targets, margin)]
+    if safe:
+        chosen = min(safe, key=lambda j: j.cost_per_hour)
+    else:  # no index rule met every target: the least total shortfall, then the cheapest
+        def by_shortfall(j: Judged) -> tuple[float, float]:
+            return (total_shortfall(j.levels, targets), j.cost_per_hour)
+
+        state.restart(min(judge.seen, key=by_shortfall), by_shortfall)
+        state.full()
+        chosen = min(judge.seen, key=by_shortfall)
+    result = _result(chosen, start, judge.calls, "sla")
+    result.multipliers = [round(float(p), 6) for p in prices]
+    result.shortfall = total_shortfall(chosen.levels, targets)
+    result.feasible = result.shortfall == 0.0
+    result.rounds = rounds
+    return result
+
+
+def _result(judged: Judged, start: str, calls: int, objective: str) -> TunedIndex:
+    return TunedIndex([float(f"{w:.6g}") for w in judged.weights],
+                      list(judged.reserve) if any(judged.reserve) else None,
+                      list(judged.keep_free) if any(judged.keep_free) else None,
+                      judged.cost_per_hour, start, calls, objective,
+                      service_levels=judged.levels)
+
+
+def _by_cost(judged: Judged) -> tuple[float, float]:
+    return (judged.cost_per_hour, 0.0)
+
+
+def _by_lagrangian(prices: Sequence[float]) -> Score:
+    def score(judged: Judged) -> tuple[float, float]:
+        return (lagrangian_per_hour(judged.days, prices), 0.0)
+
+    return score
+
+
+def _better(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    if a[0] < b[0] - 1e-9:
+        return True
+    return abs(a[0] - b[0]) <= 1e-9 and a[1] < b[1] - 1e-9
+
+
 class _Search:
-    """The current rule and its cost; each move is kept only if it lowers the cost."""
+    """The current rule and its score; each move is kept only if it lowers the score."""
 
-    def __init__(self, log_weights: np.ndarray, cost: float, judge: _Judge) -> None:
-        self.log_weights, self.best, self.judge = log_weights, cost, judge
-        n_pairs = len(judge.scenario.ticket_types) * len(judge.scenario.agent_groups)
-        self.reserve, self.keep_free = [0] * n_pairs, [0] * n_pairs
+    def __init__(self, start: Judged, judge: _Judge, score: Score, reservations: bool) -> None:
+        self.judge, self.with_reservations = judge, reservations
+        self.restart(start, score)
 
-    def current_weights(self) -> list[float]:
-        return [float(f"{w:.6g}") for w in np.exp(self.log_weights)]
+    def restart(self, start: Judged, score: Score) -> None:
+        self.current = start
+        self.log_weights = np.log(np.maximum(start.weights, 1e-9))
+        self.reserve, self.keep_free = list(start.reserve), list(start.keep_free)
+        self.rescore(score)
+
+    def rescore(self, score: Score) -> None:
+        self.score, self.best = score, score(self.current)
+
+    def full(self) -> None:
+        self.weights(STEPS)
+        if self.with_reservations:
+            self.reservations()
+            self.weights(STEPS)  # the best weights may differ once agents are held back
 
     def _try(self, log_weights: np.ndarray, reserve: list[int], keep_free: list[int]) -> bool:
-        cost = self.judge(np.exp(log_weights), reserve, keep_free)
-        if cost < self.best - 1e-9:
-            self.best, self.log_weights = cost, log_weights
+        judged = self.judge(np.exp(log_weights), reserve, keep_free)
+        value = self.score(judged)
+        if _better(value, self.best):
+            self.best, self.current, self.log_weights = value, judged, log_weights
             self.reserve, self.keep_free = reserve, keep_free
             return True
         return False
 
-    def weights(self) -> None:
-        for step in STEPS:
+    def weights(self, steps: Sequence[float]) -> None:
+        for step in steps:
             improved = True
             while improved:
                 improved = False
@@ -122,7 +255,10 @@ class _Search:
                         candidate[t] += sign * step
                         improved |= self._try(candidate, self.reserve, self.keep_free)
 
-    def reservations(self, scenario: Scenario) -> None:
+    def reservations(self) -> None:
+        if not self.with_reservations:
+            return
+        scenario = self.judge.scenario
         groups = list(scenario.agent_groups.values())
         heads = [max(c for _, c in staffing_plan(scenario, g)) for g in scenario.group_names]
         flexible = [(t * len(groups) + g, heads[g])
@@ -147,13 +283,20 @@ class _Search:
 
 
 class _Judge:
-    """Mean cost_per_hour of an index rule over fixed days, days spread over processes."""
+    """A rule's days (cost and service counts), days spread over processes; every rule
+    judged is kept in `seen`, and a rule judged before is not simulated again."""
 
     def __init__(self, scenario: Scenario, days: Sequence[int], workers: int,
                  progress: Progress | None) -> None:
         self.scenario, self.days, self.calls = scenario, list(days), 0
         self.pool = Pool(workers, len(self.days))
         self.progress = progress
+        self.n_pairs = len(scenario.ticket_types) * len(scenario.agent_groups)
+        self._known: dict[tuple, Judged] = {}
+
+    @property
+    def seen(self) -> list[Judged]:
+        return list(self._known.values())
 
     def plan(self, candidates: int) -> None:
         if self.progress is not None:
@@ -165,25 +308,35 @@ class _Judge:
             self.progress.judged()
 
     def __call__(self, weights: Sequence[float], reserve: Sequence[int] | None,
-                 keep_free: Sequence[int] | None) -> float:
-        self.calls += 1
-        jobs = [(self.scenario, list(map(float, weights)), reserve, keep_free, day)
-                for day in self.days]
-        value = float(np.mean(self.pool.map(_day_cost, jobs)))
+                 keep_free: Sequence[int] | None) -> Judged:
+        rule = (tuple(map(float, weights)), tuple(reserve or [0] * self.n_pairs),
+                tuple(keep_free or [0] * self.n_pairs))
+        judged = self._known.get(rule)
+        if judged is None:
+            self.calls += 1
+            jobs = [(self.scenario, *rule, day) for day in self.days]
+            judged = Judged(*rule, tuple(self.pool.map(_day, jobs)))
+            self._known[rule] = judged
         if self.progress is not None:
             self.progress.judged()
-        return value if math.isfinite(value) else math.inf
+        return judged
 
     def close(self) -> None:
         self.pool.close()
 
 
-def _day_cost(job: tuple) -> float:
+def _day(job: tuple) -> DayResult:
     scenario, weights, reserve, keep_free, day = job
-    return cost_per_hour(SupportModel(scenario, day).run(IndexRule(weights, reserve, keep_free)))
+    rule = IndexRule(weights, reserve if any(reserve) else None,
+                     keep_free if any(keep_free) else None)
+    return day_result(SupportModel(scenario, day).run(rule))
+
+
+def rule_days(scenario: Scenario, rule: IndexRule, days: Sequence[int]) -> list[DayResult]:
+    """A rule's days (in this process)."""
+    return [day_result(SupportModel(scenario, day).run(rule)) for day in days]
 
 
 def rule_cost(scenario: Scenario, rule: IndexRule, days: Sequence[int]) -> float:
     """Mean cost_per_hour of a rule over some days (in this process)."""
-    return float(np.mean([_day_cost((scenario, rule.weights, rule.reserve, rule.keep_free, day))
-                          for day in days]))
+    return float(np.mean([d.cost_per_hour for d in rule_days(scenario, rule, days)]))

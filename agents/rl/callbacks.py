@@ -17,7 +17,8 @@ class DayCostEvalCallback(MaskableEvalCallback):
     Before every evaluation the eval env is rewound to its first held-out day
     (a `FixedDays` wrapper), so all evaluations see the same days and their
     differences are the policy's, not the days'. Policies are judged by the
-    mean `cost_per_hour` (counted tickets, as summary.csv), not by reward,
+    mean `cost_per_hour` (counted tickets, as summary.csv; with objective sla the
+    Lagrangian `objective_cost_per_hour`, misses priced), not by reward,
     which also counts the warm-up. The policy is evaluated before training
     too, so the warm start is the first kept model; a later one replaces the
     kept one only if it is cheaper on the same days by a one-sided paired t
@@ -49,7 +50,8 @@ class DayCostEvalCallback(MaskableEvalCallback):
 
         def grab_cost(locals_: dict[str, Any], _globals: dict[str, Any]) -> None:
             if locals_["done"]:
-                costs.append(float(locals_["info"]["cost_per_hour"]))
+                info = locals_["info"]  # the Lagrangian cost where misses are priced
+                costs.append(float(info.get("objective_cost_per_hour", info["cost_per_hour"])))
 
         common = dict(n_eval_episodes=self.n_eval_episodes, deterministic=self.deterministic,
                       return_episode_rewards=True, warn=self.warn, callback=grab_cost)

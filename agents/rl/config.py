@@ -84,6 +84,10 @@ class TrainConfig:
     decisions carried out without a step (the learned policy then never idles)."""
     fallback: str = "best"
     """Heuristic that replaces infeasible actions: a name, `best`, or `builtin`."""
+    objective: str = "cost"
+    """`cost`: minimise cost per hour. `sla`: minimise it subject to every ticket type's
+    sla_target: the teacher is tuned for that (agents/index/tune.py) and its prices of a
+    missed ticket (Lagrange multipliers) are charged in the reward (agents/sla.py)."""
     reward_scale: float | str = "auto"
     """Multiplies the env reward; `auto` makes discounted returns about -1 under the
     best heuristic."""
@@ -176,5 +180,7 @@ def _validate(config: TrainConfig) -> None:
     if config.warm_start.teacher not in ("heuristic", "tuned_index"):
         raise TrainingConfigError(
             f"warm_start.teacher: heuristic or tuned_index, got {config.warm_start.teacher!r}")
+    if config.objective not in ("cost", "sla"):
+        raise TrainingConfigError(f"--objective: cost or sla, got {config.objective!r}")
     if config.fallback not in ("best", "builtin", *HEURISTICS):
         raise TrainingConfigError(f"fallback: unknown heuristic {config.fallback!r}")

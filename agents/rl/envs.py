@@ -56,6 +56,41 @@ class StepTimer(gym.Wrapper):
         return self._timed(lambda: self.env.step(action))
 
 
+class SlaPenalty(gym.Wrapper):
+    """Charge every missed ticket its type's price in the reward (objective sla).
+
+    A miss is charged once, when it becomes certain (agents/sla.py `MissCounter`),
+    scaled like the env's cost (`reward_scale / cost_unit`). The last step's
+    info adds `objective_cost_per_hour`: cost per hour plus the day's counted
+    misses per hour at their prices, the figure the tuned rule minimised.
+    """
+
+    def __init__(self, env: gym.Env, multipliers: Sequence[float], reward_scale: float) -> None:
+        super().__init__(env)
+        self.multipliers = [float(m) for m in multipliers]
+        self._factor = reward_scale / env.unwrapped.cost_unit
+        self._counter = None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        from agents.sla import MissCounter, sla_targets
+
+        obs, info = self.env.reset(**kwargs)
+        base = self.env.unwrapped
+        self._counter = MissCounter(base.model, sla_targets(base.scenario))
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        from agents.sla import day_result, lagrangian_per_hour
+
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        misses = self._counter.new_misses()
+        reward -= self._factor * sum(p * m for p, m in zip(self.multipliers, misses, strict=True))
+        if truncated and "cost_per_hour" in info:
+            info["objective_cost_per_hour"] = lagrangian_per_hour(
+                [day_result(self.env.unwrapped.model)], self.multipliers)
+        return obs, float(reward), terminated, truncated, info
+
+
 class FixedDays(gym.Wrapper):
     """Replay a fixed list of model seeds, in order, one per reset (evaluation days)."""
 
@@ -112,10 +147,12 @@ def fallback_policy(name: str | None):
 
 def env_factory(scenario: Scenario, *, fallback: str | None, reward_scale: float,
                 work_conserving: bool = False, eval_days: Sequence[int] | None = None,
-                single_thread: bool = True) -> Callable[[], gym.Env]:
+                single_thread: bool = True,
+                multipliers: Sequence[float] | None = None) -> Callable[[], gym.Env]:
     """A maker of one training (or, with `eval_days`, evaluation) env.
 
     Training envs are seeded by SB3 (`VecEnv.seed(seed)` gives env i seed + i).
+    With `multipliers` (objective sla) every missed ticket is also charged its price.
     """
 
     def make() -> gym.Env:
@@ -126,6 +163,8 @@ def env_factory(scenario: Scenario, *, fallback: str | None, reward_scale: float
         env: gym.Env = StepTimer(SupportQueueEnv(scenario, fallback=fallback_policy(fallback),
                                                  reward_scale=reward_scale,
                                                  work_conserving=work_conserving))
+        if multipliers is not None:
+            env = SlaPenalty(env, multipliers, reward_scale)
         if eval_days is not None:
             env = FixedDays(env, eval_days)
         return Monitor(DayEndIsTerminal(env))

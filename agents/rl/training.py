@@ -24,6 +24,11 @@ Notes on the choices (measurements in the train report of this change):
   (label smoothing) the clone will use, so PPO starts from a calibrated
   critic. The teacher is an index rule tuned on training days
   (agents/sb3_teacher.py), which beats every fixed heuristic on fintech_day.
+- Objective sla: the teacher is tuned for cost subject to the service-level
+  targets (agents/index/tune.py, dual ascent), and the prices it ends with
+  (one per ticket type, per missed ticket) are charged in the reward and in
+  the demonstrations' returns (agents/rl/envs.py `SlaPenalty`); models are
+  then judged on the held-out days by cost plus priced misses.
 - PPO fine-tuning rarely beats its warm start within the budget (advantage
   noise from the day's randomness swamps the value of single decisions), so
   the kept model is the warm start unless a later checkpoint is cheaper on
@@ -90,18 +95,22 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     costs = _rank_heuristics(scenario, eval_days, log, progress_bar)
     best = next(iter(costs))
     teaching = config.warm_start.enabled and config.algo in ACTOR_CRITIC
-    tuned = _tune_teacher(scenario, config, log, progress_bar) if (
+    tuned = _tune_teacher(scenario, config, out, log, progress_bar) if config.objective == "sla" or (
         teaching and config.warm_start.teacher == "tuned_index") else None
-    config, demos = _demonstrations(scenario, config, best, tuned, teaching, log, progress_bar)
+    prices = tuned.multipliers if config.objective == "sla" and tuned is not None else None
+    config, demos = _demonstrations(scenario, config, best, tuned if teaching else None,
+                                    teaching, prices, log, progress_bar)
 
     # -- the envs, the model and its warm start ----------------------------------------
-    venv, eval_env = _envs(scenario, config, eval_days)
+    venv, eval_env = _envs(scenario, config, eval_days, prices)
     model = build_model(config, venv, out / "tensorboard")
     report: dict[str, Any] = {}
     if teaching:
         report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log,
                              progress_bar)
         report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
+    if prices is not None:
+        report["sla"] = _sla_record(scenario, tuned)
     _save_config(out / "config.yaml", scenario, config, costs, report)
 
     # -- learning, then the kept model --------------------------------------------------
@@ -137,28 +146,49 @@ def _rank_heuristics(scenario: Scenario, eval_days: list[int], log,
     return costs
 
 
-def _tune_teacher(scenario: Scenario, config: TrainConfig, log, progress: bool):
+def _tune_teacher(scenario: Scenario, config: TrainConfig, out: Path, log, progress: bool):
+    """The tuned index rule (for the objective), also written as teacher.json (index:PATH)."""
+    from agents.index.rule import rule_document
     from agents.index.tune import tune_index
     from agents.progress import PlannedBar
+    from sim.atomic import write_json
 
     days = config.warm_start.tune_days
-    log(f"tuning an index rule on {days} training days ...")
+    log(f"tuning an index rule ({config.objective}) on {days} training days ...")
     bar = PlannedBar("tuning the index rule", disable=not progress)
     try:
         tuned = tune_index(scenario, training_days(config.seed + 1, days), workers=config.n_envs,
-                           reservations=not config.work_conserving, progress=bar)
+                           reservations=not config.work_conserving, objective=config.objective,
+                           progress=bar)
     finally:
         bar.close()
+    write_json(rule_document(scenario, tuned.rule, tuning={
+        "objective": tuned.objective, "training_days": days, "training_days_seed": config.seed,
+        "cost_per_hour": round(tuned.cost_per_hour, 4), **_sla_record(scenario, tuned)}),
+        out / "teacher.json")
     held = "".join(f", {kind} {dict(_nonzero(scenario, values))}"
                    for kind, values in (("queue reserve", tuned.reserve),
                                         ("keep free", tuned.keep_free)) if values)
     log(f"  from {tuned.start}, {tuned.evaluations} rules tried: weights {tuned.weights}"
         f"{held}, cost/h {tuned.cost_per_hour:.1f} on those days")
+    if tuned.objective == "sla":
+        log(f"  targets {'met' if tuned.feasible else 'not all met'} on those days (total "
+            f"shortfall {tuned.shortfall:.3f}); price of a miss per type {tuned.multipliers}")
     return tuned
 
 
+def _sla_record(scenario: Scenario, tuned) -> dict[str, Any]:
+    if tuned is None or tuned.objective != "sla":
+        return {}
+    names = scenario.type_names
+    return {"feasible": tuned.feasible, "shortfall": round(tuned.shortfall, 4),
+            "multipliers": dict(zip(names, tuned.multipliers, strict=True)),
+            "service_levels": {n: round(v, 4) for n, v in zip(names, tuned.service_levels,
+                                                              strict=True)}}
+
+
 def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
-                    log, progress: bool):
+                    prices, log, progress: bool):
     """The teacher's days (the best heuristic's if not teaching: for the reward scale)."""
     from agents.rl.warmstart import demonstrate
 
@@ -171,7 +201,7 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
                            weights=tuned.weights if tuned else None,
                            reserve=tuned.reserve if tuned else None,
                            keep_free=tuned.keep_free if tuned else None, workers=config.n_envs,
-                           progress=progress)
+                           multipliers=prices, progress=progress)
 
     demos = collect()
     if config.work_conserving and len(demos.actions) == 0:
@@ -183,11 +213,11 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
     return _resolve_auto(config, best, demos), demos
 
 
-def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int]):
+def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int], prices):
     from agents.rl.envs import env_factory, make_vec_env
 
     env_kwargs = dict(fallback=_fallback_name(config), reward_scale=config.reward_scale,
-                      work_conserving=config.work_conserving)
+                      work_conserving=config.work_conserving, multipliers=prices)
     venv = make_vec_env([env_factory(scenario, **env_kwargs) for _ in range(config.n_envs)],
                         config.vec_env)
     eval_env = make_vec_env([env_factory(scenario, **env_kwargs, eval_days=eval_days)], "dummy")

@@ -66,17 +66,19 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
                 explore: float = 0.0, work_conserving: bool = False, seed: int = 0,
                 weights: Sequence[float] | None = None, reserve: Sequence[int] | None = None,
                 keep_free: Sequence[int] | None = None, workers: int = 1,
-                progress: bool = False) -> Demonstrations:
+                progress: bool = False,
+                multipliers: Sequence[float] | None = None) -> Demonstrations:
     """Let the teacher (the heuristic, or the index rule with `weights`) drive the env.
 
     `actions` are always the teacher's choices (the labels to clone); with
     `explore` > 0 the env is driven, that often, by another allowed action
     drawn uniformly, as the smoothed clone will act in PPO's rollouts, so the
     returns are that policy's and the states cover its mistakes too. Rewards
-    are at reward_scale 1. Days are shared out over `workers` processes.
+    are at reward_scale 1, misses charged at `multipliers` if given (objective sla).
+    Days are shared out over `workers` processes.
     """
     jobs = [(scenario, heuristic, int(day), explore, work_conserving, seed + i, weights, reserve,
-             keep_free) for i, day in enumerate(days)]
+             keep_free, multipliers) for i, day in enumerate(days)]
     with Pool(workers, len(jobs)) as pool:
         parts = pool.map(_demonstrate_day, jobs, wrap=lambda results: steps(
             results, "teacher's demonstrations", total=len(jobs), unit="day",
@@ -86,17 +88,23 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
 
 
 def _demonstrate_day(job: tuple) -> Demonstrations:
-    scenario, heuristic, day, explore, work_conserving, seed, weights, reserve, keep_free = job
+    (scenario, heuristic, day, explore, work_conserving, seed, weights, reserve, keep_free,
+     multipliers) = job
     env = SupportQueueEnv(scenario, work_conserving=work_conserving)
+    if multipliers is not None:
+        from agents.rl.envs import SlaPenalty
+
+        env = SlaPenalty(env, multipliers, reward_scale=1.0)
     rng = np.random.default_rng(seed)
     policy = make_teacher(heuristic, weights, reserve, keep_free)
     obs_rows, masks, actions, rewards, elapsed, last = [], [], [], [], [], []
     obs, info = env.reset(options={"model_seed": day})
-    policy.reset(env.model, env.model.policy_rng)
-    while env.pairs is not None:
-        action = int(policy.decide(env.model, env.pairs))
+    base = env.unwrapped  # the model and pending pairs, through any wrapper
+    policy.reset(base.model, base.model.policy_rng)
+    while base.pairs is not None:
+        action = int(policy.decide(base.model, base.pairs))
         if not info["action_mask"][action]:  # a HOLD the env does not offer here
-            action = int(HEURISTICS[heuristic]().decide(env.model, env.pairs))
+            action = int(HEURISTICS[heuristic]().decide(base.model, base.pairs))
         obs_rows.append(obs)
         masks.append(info["action_mask"])
         actions.append(action)

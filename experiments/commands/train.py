@@ -22,9 +22,16 @@ from experiments.commands import MAX_EVALUATION_SEEDS
               help="Output folder [default: results/runs/train/<scenario>/<algo>-seed<S>].")
 @click.option("--eval-seeds", default=10, show_default=True, type=click.IntRange(0, MAX_EVALUATION_SEEDS),
               help="Compare with the heuristics on simulation seeds 0..N-1 afterwards (0: skip).")
+@click.option("--objective", type=click.Choice(["cost", "sla"]), default="cost", show_default=True,
+              help="cost: least cost per hour. sla: least cost such that every ticket type "
+                   "meets its sla_target; each missed ticket is charged a price in the reward.")
+@click.option("--warm-start", "warm_start", default=None,
+              type=click.Choice(["none", "heuristic", "tuned_index"]),
+              help="Start PPO from scratch (none), from a clone of the best heuristic, or of "
+                   "the tuned index rule [default: from the hyperparameter file].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | None,
-          eval_seeds: int, quiet: bool) -> None:
+          eval_seeds: int, objective: str, warm_start: str | None, quiet: bool) -> None:
     """Train a policy for SCENARIO (a path or a name in scenarios/).
 
     Writes model.zip, config.yaml (resolved), evaluations.npz, learning_curve.png,
@@ -38,4 +45,4 @@ def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path 
 
     with output_folder(out):
         run(scenario=scenario, algo=algo, timesteps=timesteps, seed=seed, out=out,
-            eval_seeds=eval_seeds, quiet=quiet)
+            eval_seeds=eval_seeds, quiet=quiet, objective=objective, warm_start=warm_start)

