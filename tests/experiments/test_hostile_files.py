@@ -261,7 +261,7 @@ def test_report_never_writes_outside_the_results_folder(bench, tmp_path) -> None
     stem = safe_name("../../../TRAVERSED")
     assert f"{stem}-cost.png" in plots and all(p.startswith(f"{stem}-") for p in plots)
     assert "/" not in stem and not stem.startswith(".")
-    assert f'src="plots/{stem}-cost.png"' in (folder / "report.html").read_text()
+    assert f"src='plots/{stem}-cost.png'" in (folder / "report.html").read_text()
 
 
 # -- temporary files of a killed run --------------------------------------------------
