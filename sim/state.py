@@ -233,7 +233,9 @@ class ModelState:
                                         now - tickets.arrival[i]))
                               for i, _ in self._patience_due]
         queue = []
-        for entry in self.env._queue:
+        # In an order of their own (the heap's depends on the times), so that forks of
+        # two runs that stand alike but hold different draws redraw alike.
+        for entry in sorted(self.env._queue, key=_held_order):
             when, priority, eid, kind, i = entry
             if kind == ARRIVE:
                 continue
@@ -306,6 +308,11 @@ class ModelState:
         if not self._track_cost:
             raise RuntimeError("accrued_cost needs SupportModel(..., track_cost=True)")
         return self._cost + self._cost_rate * (self.env._now - self._cost_time)
+
+
+def _held_order(entry: tuple) -> tuple[int, int, float]:
+    kind = entry[3]
+    return kind, entry[4] if kind in (FINISH, ABANDON) else 0, entry[0]
 
 
 def _clock_at(schedule: ArrivalSchedule, minute: float) -> float:
