@@ -1,4 +1,5 @@
-"""Policies by name: heuristics, `index:PATH`, `model:PATH`, `table:PATH` and `optimal`.
+"""Policies by name: heuristics, `index:PATH`, `model:PATH`, `table:PATH`, `optimal`
+and `rollout:BASE`.
 
 The heavy kinds are imported only when named, so simulating a heuristic never
 imports torch.
@@ -14,7 +15,7 @@ from agents.specs import policy_label  # noqa: F401 - part of the registry's int
 from sim.decision import Policy
 from sim.scenario import Scenario
 
-SPECIAL = ("optimal", "index:PATH", "model:PATH", "table:PATH")
+SPECIAL = ("optimal", "index:PATH", "model:PATH", "table:PATH", "rollout:BASE")
 
 
 def policy_names() -> list[str]:
@@ -38,6 +39,16 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
         from agents.tables.document import load_table_policy
 
         return load_table_policy(path, scenario, force=force)
+    if kind == "rollout" and path:
+        from agents.rollout import RolloutPolicy, parse_rollout
+
+        base, options = parse_rollout(path)
+        make_policy(base, scenario, force=force)  # a bad base fails here, once
+        return RolloutPolicy(lambda: make_policy(base, scenario, force=force),
+                             forks=int(options.get("forks", 4)),
+                             horizon_minutes=options.get("horizon", 60.0),
+                             hold=bool(options.get("hold", 1)), seed=int(options.get("seed", 0)),
+                             name=spec)
     if spec == "optimal":
         from agents.exact.policy import optimal_policy
 

@@ -21,7 +21,7 @@ from simpy.events import NORMAL
 from sim.decision import Policy
 from sim.events import RareEvents
 from sim.scenario import Scenario
-from sim.state import ABANDON, ARRIVE, FINISH, STAFF
+from sim.state import ABANDON, ARRIVE, FINISH, HORIZON, STAFF
 from sim.tickets import (
     ABANDONED,
     OUTCOMES,
@@ -220,8 +220,10 @@ class SupportModel(RareEvents):
                 self._abandon(arg)
             elif kind == STAFF:
                 self._staff(*arg)
-            else:
+            elif kind == HORIZON:
                 self._at_horizon()
+            else:  # STOP: the end of a look-ahead's window (`open_window`)
+                self._finished = True
         self.decisions += decided
         self._close()
         return None

@@ -9,10 +9,13 @@ its clock and `env.peek()` the next event, and its queue holds plain
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
+from heapq import heappush
 from typing import Self
 
 import numpy as np
@@ -20,13 +23,14 @@ import simpy
 from simpy.events import NORMAL, URGENT
 
 from sim.arrivals import BLOCK, FORK_BLOCK, ArrivalSource, BlockGenerators
-from sim.draws import sampler
+from sim.draws import Sampler, sampler
 from sim.scenario import Scenario
 from sim.schedule import ArrivalSchedule, staffing_plan
-from sim.tickets import WAITING, TicketColumns
+from sim.tickets import SERVING, WAITING, TicketColumns
 
-ARRIVE, FINISH, ABANDON, STAFF, HORIZON = range(5)  # kinds of calendar entries
+ARRIVE, FINISH, ABANDON, STAFF, HORIZON, STOP = range(6)  # kinds of calendar entries
 _FORK_STREAM = 0x666F726B  # seed-sequence tag of a fork's fresh streams
+_BLIND_STREAM = 0x626C6E64  # ... and of a blind fork's redraws of what is held
 
 
 class ModelState:
@@ -169,7 +173,7 @@ class ModelState:
 
     # -- forks -----------------------------------------------------------------
 
-    def fork(self, seed: int) -> Self:
+    def fork(self, seed: int, *, blind: bool = False) -> Self:
         """A copy of this run as it stands, whose future is drawn afresh from `seed`.
 
         It copies the clock, pending events, queues, agents and tickets (those in
@@ -177,6 +181,12 @@ class ModelState:
         all that is not drawn yet (later arrivals, what the next ones bring,
         transfers, the policy's randomness) comes from new streams of `seed`, so a
         fork never sees its parent's future, and forks with one seed agree.
+
+        What is drawn already but a router could not know, a `blind` fork draws
+        anew too (a look-ahead that must not be clairvoyant): the next arrival of
+        each type (from now), the work of waiting tickets, whether a ticket will
+        transfer, the rest of each service given the work done so far, and the
+        rest of each waiting ticket's patience given its wait so far.
         """
         other = object.__new__(type(self))
         shared = {k: v for k, v in vars(self).items() if k not in _COPIED}
@@ -194,8 +204,67 @@ class ModelState:
                      "leaving", "_externals"):
             setattr(other, name, list(getattr(self, name)))
         other._transfer_u, other._pairs = dict(self._transfer_u), set(self._pairs)
-        other._fork_streams(seed, [(s.at[s.k], s.clock[s.k]) for s in self._sources])
+        scheduled = [(s.at[s.k], s.clock[s.k]) for s in self._sources]
+        if not blind:
+            other._fork_streams(seed, scheduled)
+            return other
+        rng = np.random.default_rng([_FORK_STREAM, seed, _BLIND_STREAM])
+        now = self.env._now
+        for t, (at, _) in enumerate(scheduled):
+            if at is not None:
+                clock = _clock_at(self.arrivals[t], now) + rng.exponential()
+                scheduled[t] = (self.arrivals[t].time_of(clock), clock)
+        other._fork_streams(seed, scheduled)
+        other._forget_held(rng)
         return other
+
+    def _forget_held(self, rng: np.random.Generator) -> None:
+        """Redraw, given what a router sees, what this (new) fork holds already drawn."""
+        tickets, now = self.tickets, self.env._now
+        state, kind_of = tickets.state, tickets.type
+        for t, waiting in enumerate(self.queues):
+            for i in waiting:
+                if state[i] == WAITING:
+                    tickets.work[i] = float(self._samplers[t][0](rng, 1)[0])
+        for i in self._transfer_u:
+            if state[i] <= SERVING:  # not over yet (WAITING is 0, SERVING 1)
+                self._transfer_u[i] = float(rng.random())
+        self._patience_due = [(i, _rest(self._samplers[kind_of[i]][1], rng,
+                                        now - tickets.arrival[i]))
+                              for i, _ in self._patience_due]
+        queue = []
+        # In an order of their own (the heap's depends on the times), so that forks of
+        # two runs that stand alike but hold different draws redraw alike.
+        for entry in sorted(self.env._queue, key=_held_order):
+            when, priority, eid, kind, i = entry
+            if kind == ARRIVE:
+                continue
+            if kind == FINISH and state[i] == SERVING:
+                speed = self.speed[tickets.group[i]][kind_of[i]]
+                done = (now - tickets.start[i]) * speed
+                when = now + _rest(self._samplers[kind_of[i]][0], rng, done) / speed
+            elif kind == ABANDON and state[i] == WAITING:
+                when = now + _rest(self._samplers[kind_of[i]][1], rng, now - tickets.arrival[i])
+            queue.append((when, priority, eid, kind, i))
+        for t, source in enumerate(self._sources):
+            if source.at[0] is not None:
+                queue.append((source.at[0], NORMAL, next(self.env._eid), ARRIVE, t))
+        heapq.heapify(queue)
+        self.env._queue = queue
+
+    def open_window(self, end: float) -> None:
+        """Make this run (a fork, as a look-ahead uses it) a window that ends at `end`.
+
+        The cost is counted afresh from now: nothing accrued yet, the tickets
+        waiting now charged from now on; at `end` the run stops (`next_decision`
+        returns None) and `accrued_cost` is the window's waiting plus abandonment
+        cost, those still waiting charged up to `end`. Works whether or not the
+        run tracked cost before. A window past the horizon ends with the run.
+        """
+        self._track_cost = True
+        self._cost, self._cost_time = 0.0, self.env._now
+        self._cost_rate = sum(n * c for n, c in zip(self.queue_length, self.wait_cost, strict=True))
+        heappush(self.env._queue, (end, NORMAL, next(self.env._eid), STOP, None))
 
     # -- what policies and observations read -------------------------------------
 
@@ -239,6 +308,36 @@ class ModelState:
         if not self._track_cost:
             raise RuntimeError("accrued_cost needs SupportModel(..., track_cost=True)")
         return self._cost + self._cost_rate * (self.env._now - self._cost_time)
+
+
+def _held_order(entry: tuple) -> tuple[int, int, float]:
+    kind = entry[3]
+    return kind, entry[4] if kind in (FINISH, ABANDON) else 0, entry[0]
+
+
+def _clock_at(schedule: ArrivalSchedule, minute: float) -> float:
+    """The integrated arrival rate of a schedule up to `minute`."""
+    if minute >= schedule.end:
+        return schedule.total
+    i = bisect.bisect_right(schedule.starts, minute) - 1
+    return schedule.cumulative[i] + schedule.rates[i] * (minute - schedule.starts[i])
+
+
+def _rest(draw: Sampler | None, rng: np.random.Generator, elapsed: float) -> float:
+    """What remains of a duration of `draw`'s law that has lasted `elapsed` already.
+
+    Drawn from the law conditioned on exceeding `elapsed` (by rejection, in
+    batches); an exponential duration forgets its past, and deep in a tail where
+    rejection would take too long the rest is drawn as if it did too.
+    """
+    if draw is None:
+        return math.inf
+    for _ in range(4):
+        values = draw(rng, 256)
+        longer = values[values > elapsed]
+        if len(longer):
+            return float(longer[0]) - elapsed
+    return float(rng.exponential(float(draw(rng, 256).mean())))
 
 
 # What a fork copies or makes anew; everything else (constants) it shares.

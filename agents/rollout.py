@@ -1,0 +1,150 @@
+"""`rollout:BASE`: a one-step look-ahead that judges each action by simulated continuations.
+
+At a decision with more than one admissible action, each candidate (every
+feasible pair, and HOLD when the model allows it and `hold` is on) is tried in
+`forks` copies of the running day (`SupportModel.fork`), each followed by the
+base policy for `horizon_minutes`; the candidate whose window costs least on
+average is taken (ties go to the base policy's own choice). This is Bertsekas'
+rollout: it does at least as well as its base up to the noise of the estimate,
+and it can do better where the base misjudges (a priority, an agent kept free).
+
+Common random numbers: the k-th continuation of every candidate comes from the
+same fork seed, so candidates differ only by the action; the seeds are drawn
+afresh at each decision from the policy's own generator (a stream of the day
+that no arrival uses). A fork draws everything not yet drawn anew from its own
+seed, so the look-ahead never replays the day's own future draws; what the
+running model already holds (the next arrival of each type, the finish time of
+a ticket in service, the moment a waiting ticket gives up) the fork keeps, as
+`SupportModel.fork` documents.
+
+HOLD is an admissible control of the routing problem (it is how the optimum of
+`keep_free` keeps an agent free), so, as a rollout over all controls should,
+the policy weighs it whenever `can_hold`; `hold=False` restricts it to the
+feasible pairs, and the policy is then non-idling.
+
+The policy reads the running model, not a bare `DecisionView`: it needs
+`fork`. `SupportModel.run` hands the model itself to `reset` and `decide`; any
+other view raises `PolicyError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from agents.errors import PolicyError
+from sim.decision import DecisionView, Policy
+
+_SEED_CEILING = 2**62
+_TIE = 1e-9  # relative: mean costs closer than this are a tie
+
+
+class Forkable(DecisionView, Protocol):
+    """A view that is the running model: it can be forked into a look-ahead window."""
+
+    def fork(self, seed: int) -> Forkable: ...
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One rollout decision, kept for tests and benchmarks."""
+
+    candidates: tuple[int, ...]
+    seeds: tuple[int, ...]
+    mean_costs: tuple[float, ...]
+    base_choice: int
+    choice: int
+
+
+class RolloutPolicy:
+    """One-step look-ahead over the admissible actions, each judged under a base policy.
+
+    `base_factory` makes the base policy (one instance decides at the running
+    model, to break ties; another drives every continuation); `forks` windows
+    per candidate, `horizon_minutes` long (shorter at the end of the day);
+    `seed` adds to the policy's generator, for independent rollouts of one day.
+    """
+
+    def __init__(self, base_factory: Callable[[], Policy], *, forks: int = 4,
+                 horizon_minutes: float = 60.0, hold: bool = True, seed: int = 0,
+                 name: str = "rollout") -> None:
+        if forks < 1:
+            raise PolicyError(f"rollout: forks must be at least 1, not {forks}")
+        if not horizon_minutes > 0:
+            raise PolicyError(f"rollout: horizon must be positive minutes, not {horizon_minutes}")
+        self.base_factory, self.forks, self.horizon_minutes = base_factory, forks, horizon_minutes
+        self.hold, self.seed, self.name = hold, seed, name
+        self.non_idling = not hold
+        self.last: Judgement | None = None
+        self.windows = 0  # continuations simulated since reset
+        self.judged = 0  # decisions that needed a look-ahead
+
+    def reset(self, view: DecisionView, rng: np.random.Generator) -> None:
+        if not callable(getattr(view, "fork", None)):
+            raise PolicyError(
+                f"{self.name} needs the running model (a view with fork(seed)), "
+                f"not a {type(view).__name__}: run it with SupportModel.run")
+        base_rng, self._seeds = np.random.default_rng(
+            [self.seed, int(rng.integers(_SEED_CEILING))]).spawn(2)
+        self.base = self.base_factory()
+        self.base.reset(view, base_rng)
+        self._driver = self.base_factory()
+        self.last, self.windows, self.judged = None, 0, 0
+
+    def decide(self, view: DecisionView, pairs: Sequence[int]) -> int:
+        candidates = list(pairs)
+        if self.hold and view.can_hold:
+            candidates.append(view.hold)
+        own = self.base.decide(view, pairs) if pairs else view.hold
+        if len(candidates) == 1:
+            return candidates[0]
+        seeds = tuple(int(s) for s in self._seeds.integers(_SEED_CEILING, size=self.forks))
+        means = tuple(self.window_cost(view, action, seeds) for action in candidates)  # type: ignore[arg-type]
+        choice = self._least(candidates, means, own)
+        self.judged += 1
+        self.last = Judgement(tuple(candidates), seeds, means, own, choice)
+        return choice
+
+    def window_cost(self, model: Forkable, action: int, seeds: Sequence[int]) -> float:
+        """Mean cost over `horizon_minutes` of `action` then the base, over forks of `seeds`."""
+        end = model.now + self.horizon_minutes
+        total = 0.0
+        for seed in seeds:
+            fork = model.fork(seed, blind=True)  # type: ignore[call-arg]
+            fork.open_window(end)  # type: ignore[attr-defined]
+            fork.apply(action)  # type: ignore[attr-defined]
+            fork.run(self._driver)  # type: ignore[attr-defined]
+            total += fork.accrued_cost()  # type: ignore[attr-defined]
+        self.windows += len(seeds)
+        return total / len(seeds)
+
+    @staticmethod
+    def _least(candidates: list[int], means: Sequence[float], own: int) -> int:
+        best = min(means)
+        tied = [a for a, m in zip(candidates, means, strict=True)
+                if m - best <= _TIE * max(1.0, abs(best))]
+        return own if own in tied else tied[0]
+
+
+def parse_rollout(rest: str) -> tuple[str, dict[str, float]]:
+    """`BASE` or `BASE?forks=K&horizon=H&hold=0|1` -> (BASE, options)."""
+    base, _, query = rest.rpartition("?") if "?" in rest else (rest, "", "")
+    options: dict[str, float] = {}
+    known = {"forks": int, "horizon": float, "hold": int, "seed": int}
+    for item in filter(None, query.split("&")):
+        key, _, value = item.partition("=")
+        if key not in known:
+            raise PolicyError(f"--policy: rollout option {key!r} unknown "
+                              f"(known: {', '.join(known)})")
+        try:
+            options[key] = known[key](value)
+        except ValueError:
+            raise PolicyError(f"--policy: rollout option {key}={value!r} is not a number") from None
+    if not base:
+        raise PolicyError("--policy: rollout needs a base policy, as in rollout:cmu")
+    if base.startswith("rollout:"):
+        raise PolicyError("--policy: the base of a rollout cannot be a rollout")
+    return base, options
