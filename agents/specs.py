@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -10,5 +11,7 @@ def policy_label(spec: str) -> str:
     kind, _, path = spec.partition(":")
     if not path:
         return spec
+    if kind == "rollout":  # rollout:BASE?forks=8&horizon=60 -> rollout-BASE-forks-8-horizon-60
+        return re.sub(r"[^A-Za-z0-9_.]+", "-", f"rollout-{path}").strip("-")
     stem = Path(path).stem if Path(path).stem not in ("model", "policy") else Path(path).parent.name
     return f"{kind}-{stem}"
