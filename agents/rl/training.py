@@ -47,7 +47,7 @@ import numpy as np
 import yaml
 
 from agents.rl.config import ACTOR_CRITIC, MASKED, ON_POLICY, RANKED_HEURISTICS, TrainConfig
-from sim.atomic import write_text
+from sim.atomic import write_atomic, write_text
 from sim.env import action_names
 from sim.observation import ObservationBuilder
 from sim.scenario import Scenario
@@ -122,9 +122,10 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     env_seconds = float(sum(venv.get_attr("step_seconds")))
     env_cpu = float(sum(venv.get_attr("step_cpu_seconds")))
     eval_env_cpu = float(sum(eval_env.get_attr("step_cpu_seconds")))
-    model.save(out / "last_model.zip")
+    write_atomic(out / "last_model.zip", model.save)  # a killed run leaves no half a model
     best_zip = out / "best" / "best_model.zip"
-    shutil.copyfile(best_zip if best_zip.exists() else out / "last_model.zip", out / "model.zip")
+    kept = best_zip if best_zip.exists() else out / "last_model.zip"
+    write_atomic(out / "model.zip", lambda tmp: shutil.copyfile(kept, tmp))
     venv.close()  # joins the workers, so their CPU time is counted below
     eval_env.close()
     result = TrainResult(out, config, costs, report, float(evaluation.best_cost),

@@ -15,7 +15,7 @@ from experiments.commands import MAX_EVALUATION_SEEDS
               help="The scenario (a path or a name in scenarios/) the table is built for.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The table file to write (JSON); a CSV view goes beside it.")
-@click.option("--days", default=20, show_default=True, type=click.IntRange(min=1),
+@click.option("--days", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="Simulated days whose decisions fill the table (seeds 10000..).")
 @click.option("--seeds-eval", default=10, show_default=True,
               type=click.IntRange(1, MAX_EVALUATION_SEEDS),
