@@ -353,13 +353,7 @@ def runner_manifest(backend: str, workers: int | None, address: str | None) -> d
 def run(scenarios: tuple[str, ...], policies: str | None, seeds: int, backend: str,
               address: str | None, workers: int | None, out: Path | None,
               jobs_dir: Path | None, quiet: bool) -> None:
-    """Run every policy on every SCENARIO over seeds 0..N-1 and compare them.
-
-    Writes runs.csv, comparison.csv (means with 95% t intervals, and the
-    difference in cost per hour against the best heuristic, paired by seed),
-    plots/ and report.html. One file per job under jobs/: a rerun skips
-    finished jobs, so an interrupted benchmark resumes.
-    """
+    """The work of `routelab benchmark`; its options and help: experiments/commands/benchmark.py."""
     specs_of_scenarios = load_scenarios(scenarios)
     specs = parse_policies(policies, specs_of_scenarios)
     if address and backend != "ray":

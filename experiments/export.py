@@ -65,13 +65,7 @@ def _is_csv_view(path: Path) -> bool:
 def run(policy_spec: str, scenario_name: str, out: Path, days: int, seeds_eval: int,
            write_people_csv: bool, queue_bins: int, wait_bins: int, hour_edges: str | None,
            prune: bool, max_kb: int, quiet: bool, force: bool = False) -> None:
-    """Build a lookup table that routes like POLICY on SCENARIO, and measure how well.
-
-    POLICY is anything --policy accepts: a heuristic, model:PATH, table:PATH or
-    optimal. The table stores the policy's majority action per binned state
-    (docs/lookup-table.md); fidelity on held-out seeds is printed and stored.
-    Model files (model:PATH) are pickles: load only files you trust.
-    """
+    """The work of `routelab export`; its options and help: experiments/commands/export.py."""
     if out.suffix.lower() != ".json":
         raise UserError(f"--out {out}: the table is a .json file")
     csv_path = check_targets(out, write_people_csv, force)

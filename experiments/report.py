@@ -247,6 +247,6 @@ is compared on, which flatters it slightly.</p>"""
 
 
 def run(results_dir: Path) -> None:
-    """Rebuild report.html and plots/ of RESULTS_DIR from its tables (no simulation)."""
+    """The work of `routelab report`; its options and help: experiments/commands/report.py."""
     path = build_report(results_dir, progress=True)
     click.echo(f"wrote {path} and {results_dir / 'plots'}/")

@@ -21,11 +21,7 @@ from sim.scenario import load_scenario, resolve_scenario_path
 
 def run(scenario: str, policy_spec: str, seeds: int, out: Path | None, force: bool,
              quiet: bool) -> None:
-    """Simulate SCENARIO (a path or a name in scenarios/) under one policy.
-
-    Writes summary.csv, tickets.parquet, agents.csv and manifest.json.
-    Model files (model:PATH) are pickles: load only files you trust.
-    """
+    """The work of `routelab simulate`; its options and help: experiments/commands/simulate.py."""
     spec = load_scenario(scenario)
     make_policy(policy_spec, spec, force=force)  # fail fast, before any work
     warn_about(spec)

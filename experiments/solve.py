@@ -16,13 +16,7 @@ from sim.scenario import load_scenario
 
 
 def run(scenario: str, as_json: bool, heuristics: bool, max_states: int) -> None:
-    """Solve SCENARIO exactly (exponential times, constant rates, a few agents).
-
-    Relative value iteration on the uniformised MDP of (queue lengths, busy
-    agents per group and type) gives the optimal long-run cost per hour, the
-    same quantity `routelab simulate --policy optimal` measures over long
-    horizons. The solved policy is cached for `--policy optimal`.
-    """
+    """The work of `routelab solve`; its options and help: experiments/commands/solve.py."""
     spec = load_scenario(scenario)
     check_solvable(spec, max_states)  # refuse in one line before printing anything
     if not as_json:

@@ -27,13 +27,7 @@ def run(scenario: str, policy_spec: str, scope: str, seeds: int, verify_seeds: i
           shift_hours: int | None, margin: float, max_iterations: int, what_if: bool,
           backend: str, address: str | None, workers: int | None, out: Path,
           jobs_dir: Path | None, quiet: bool) -> None:
-    """Staff SCENARIO so that every ticket type meets its sla_target under POLICY.
-
-    Starts from one Erlang team per ticket type and improves by simulation
-    (marginal analysis on common random numbers); verifies the roster on fresh
-    days. Writes staffing.csv, staffed.yaml, staff.json, plots/staffing.png
-    and report.html into OUT.
-    """
+    """The work of `routelab staff`; its options and help: experiments/commands/staff.py."""
     spec = load_scenario(scenario)
     make_policy(policy_spec, spec)  # fail fast, before any work
     staffing_problem(spec)  # a scenario without targets has nothing to staff for

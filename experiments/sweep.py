@@ -240,12 +240,7 @@ def _silent(*_args: Any, **_kwargs: Any) -> None:
 
 
 def run(config_path: Path, quiet: bool) -> None:
-    """Run the grid declared in CONFIG.yaml (see experiments/sweeps/example.yaml).
-
-    Trains the declared models first, then simulates every policy and trained
-    model on the same seeds and writes the benchmark's tables and report,
-    plus training.csv. A rerun skips finished jobs.
-    """
+    """The work of `routelab sweep`; its options and help: experiments/commands/sweep.py."""
     config = load_config(config_path)
     scenarios = load_scenarios(list(config.scenarios))
     policies = ",".join(config.policies) if config.policies else None

@@ -30,12 +30,7 @@ WARM_STARTS = {"none": {"enabled": False}, "heuristic": {"enabled": True, "teach
 def run(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | None,
         eval_seeds: int, quiet: bool, objective: str = "cost",
         warm_start: str | None = None) -> None:
-    """Train a policy for SCENARIO (a path or a name in scenarios/).
-
-    Writes model.zip, config.yaml (resolved), evaluations.npz, learning_curve.png,
-    evaluation.csv, comparison.csv and evaluation.png into the output folder.
-    The model file is a pickle: load only model files you trust.
-    """
+    """The work of `routelab train`; its options and help: experiments/commands/train.py."""
     steps, run_seed = timesteps, seed
     spec = load_scenario(scenario)
     try:
