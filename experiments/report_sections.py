@@ -117,7 +117,7 @@ def recommendation_html(scenario: str, ranked: list[Standing], groups: list[Poli
     audit = (f"<p class='audit'>Audit of this policy (fairness, robustness under stress, "
              f"how it decides): <a href='{_e(audit_link)}'>{_e(audit_link)}</a></p>"
              if audit_link else "")
-    return (f"<div class='recommendation' id='recommendation-{_e(scenario)}'>"
+    return (f'<div class="recommendation" id="recommendation-{_e(scenario)}">'
             f"<p class='use'>Use <b>{_e(best.policy)}</b>{same}: {why}</p>{table}{audit}</div>")
 
 

@@ -97,6 +97,8 @@ def _expected_recommendation(results: Path) -> str:
 
 
 def test_the_recommendation_names_the_policy_the_rule_picks_first(results: Path) -> None:
+    html_text = (results / "report.html").read_text(encoding="utf-8")
+    assert 'id="recommendation-two_queues"' in html_text  # the contract's spelling, to the quote
     page = _page(results / "report.html")
     text = page.text_of["recommendation-two_queues"]
     named = [(m.start(), p) for p in POLICIES for m in re.finditer(rf"\b{p}\b", text)]
