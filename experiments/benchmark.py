@@ -25,7 +25,7 @@ from agents.errors import PolicyError
 from agents.heuristics import HEURISTICS
 from agents.registry import make_policy, policy_label
 from experiments.errors import UserError
-from experiments.hourly import service_series
+from experiments.hourly import service_series, varies_by_hour
 from experiments.io import write_csv, write_json
 from experiments.runner import Job, Outcome, Runner, load_record
 from experiments.stats import comparison_table
@@ -261,6 +261,8 @@ def write_tables(out: Path, collected: dict[str, pd.DataFrame], scenarios: list[
     comparison = comparison_table(runs, heuristics)
     keys = ["scenario", "policy", "series", "name", "hour"]
     hourly = collected["hourly"].groupby(keys, sort=False)["value"].mean().reset_index()
+    varying = [s.name for s in scenarios if varies_by_hour(s.content())]
+    hourly = hourly[hourly["scenario"].isin(varying)].reset_index(drop=True)
     hourly["value"] = hourly["value"].map(lambda v: float(f"{v:.4g}"))  # for plots only
     waits = collected["waits"].groupby(["scenario", "policy", "ticket_type", "upper_min"],
                                        sort=False)["answered"].sum().reset_index()

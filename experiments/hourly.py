@@ -9,6 +9,7 @@ the seeds' tickets of that hour (pooled), not a mean of noisy per-seed shares.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,3 +41,15 @@ def service_series(scenario: Scenario, tickets: pd.DataFrame) -> pd.DataFrame:
             frames.append(pd.DataFrame({"series": series, "name": name, "hour": hours,
                                         "value": counts.astype(float)}))
     return pd.concat(frames, ignore_index=True)
+
+
+def varies_by_hour(content: dict[str, Any]) -> bool:
+    """Whether demand or head count changes over the day (a scenario's `content()`).
+
+    Without hourly profiles, shifts or events an hour is like any other: hourly
+    series would only repeat the day's figures, so none are written or drawn.
+    """
+    types = content.get("ticket_types", {}).values()
+    groups = content.get("agent_groups", {}).values()
+    return bool(content.get("events") or any(t.get("hourly_profile") is not None for t in types)
+                or any(g.get("shifts") is not None for g in groups))

@@ -21,6 +21,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from experiments.hourly import varies_by_hour
 from experiments.io import write_text
 from experiments.paths import inside, safe_name
 from experiments.recommend import targets_of
@@ -151,7 +152,7 @@ def _hourly_figure(results: Path, tables: Tables, scenario: str, spec: dict[str,
                    ranked: list, groups: list[PolicyGroup], comparison: pd.DataFrame) -> str | None:
     """Service by hour for a few policies, where demand or staffing changes over the day."""
     hourly = tables.hourly
-    if not spec or hourly is None or "arrived" not in set(hourly["series"]) or _steady(spec):
+    if not spec or hourly is None or "arrived" not in set(hourly["series"]) or not varies_by_hour(spec):
         return None
     lines: dict[str, str] = {}
     cheapest = comparison["best_heuristic"].dropna()
@@ -184,14 +185,6 @@ def _cost_figure(results: Path, scenario: str, comparison: pd.DataFrame,
     shown = shown.assign(policy=shown["policy"].map(names), best_heuristic=best)
     path = _plot_path(results, scenario, "cost")
     return plots.cost_figure(shown, scenario, path).relative_to(results).as_posix()
-
-
-def _steady(spec: dict[str, Any]) -> bool:
-    """Constant demand and head count, no events: an hour is like any other."""
-    types = spec.get("ticket_types", {}).values()
-    groups = spec.get("agent_groups", {}).values()
-    return (not spec.get("events") and all(t.get("hourly_profile") is None for t in types)
-            and all(g.get("shifts") is None for g in groups))
 
 
 def _hourly_caption(spec: dict[str, Any]) -> str:

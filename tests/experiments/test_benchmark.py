@@ -223,3 +223,11 @@ def test_optimal_is_left_out_where_the_solver_cannot_reach():
     assert keys == ["mmc/fifo/seed-0000", "mmc/optimal/seed-0000", "fintech_day/fifo/seed-0000"]
     with pytest.raises(PolicyError, match="--policies: optimal: fintech_day"):
         parse_policies("optimal", [big])
+
+
+def test_hourly_series_only_for_scenarios_whose_hours_differ(bench: Path) -> None:
+    # mmc has constant rates and head counts: its hours would repeat the day's figures.
+    hourly = pd.read_csv(bench / "hourly.csv")
+    assert set(hourly["scenario"]) == {"desk"}
+    desk = hourly[hourly["policy"] == "fifo"]
+    assert {"queue_length", "arrived", "answered_in_sla"} <= set(desk["series"])

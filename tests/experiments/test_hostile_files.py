@@ -212,8 +212,10 @@ def test_report_on_tables_without_a_column_is_one_line(bench, tmp_path, capsys) 
 
 def test_report_on_words_where_numbers_belong_is_one_line(bench, tmp_path, capsys) -> None:
     folder = copy_tables(bench, tmp_path / "r")
-    table = pd.read_csv(folder / "hourly.csv")
-    table["value"] = "lots"
+    table = pd.read_csv(folder / "hourly.csv")  # booth is steady: no hourly rows of its own
+    row = {"scenario": "booth", "policy": "fifo", "series": "queue_length", "name": "general",
+           "hour": 0, "value": 1.0}
+    table = pd.concat([table, pd.DataFrame([row])], ignore_index=True).assign(value="lots")
     table.to_csv(folder / "hourly.csv", index=False)
     err = one_line_error(capsys, ["report", str(folder)])
     assert "hourly.csv" in err and "value" in err
