@@ -1,7 +1,7 @@
 """`scenario_facts`: what a lookup table's fallback reads from its scenario, carried in the file.
 
 Version 2 tables embed these facts so that a reader needs the file alone
-(docs/lookup-table.md, section 2). `FactsView` is a decision state built from
+(docs/lookup-table.md, section 2). `facts_view` is a decision state built from
 the facts and plain values: the heuristics deciding through it read nothing
 else, which is how the test vectors show the facts are complete.
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agents.errors import PolicyError
-from sim.scenario import MINUTES_PER_HOUR, Scenario
+from sim.scenario import Scenario
+from sim.views import ScenarioConstants, StateView
 
 Fail = Callable[[str, str], PolicyError]
 TYPE_FIELDS = ("name", "channel", "wait_cost_per_minute", "abandon_cost",
@@ -175,64 +176,14 @@ def json_type(value: object) -> str:
 # -- a decision state from facts and plain values -------------------------------------------
 
 
-@dataclass
-class FactsView:
+def facts_view(facts: Facts, state: Mapping[str, Any]) -> StateView:
     """A `DecisionView` of a state written as in the test vectors, reading only the facts.
 
-    `state` maps `now_min` (minutes since midnight of day one) and `can_hold`
-    (default true) to values, and `queue_len`, `head_wait_min`, `idle_agents`,
-    `longest_idle_min` to per-name values (names left out are 0).
+    `state` is `StateView.from_mapping`'s form. Arrival rates are not among the
+    facts: a fallback that read them would raise `MissingFromState`, and the
+    vectors could not be built from the facts alone.
     """
-
-    facts: Facts
-    state: Mapping[str, Any]
-    now: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        facts, state = self.facts, self.state
-        types, groups = facts.type_names, facts.group_names
-        self.n_types, self.n_groups = len(types), len(groups)
-        self.hold = self.n_types * self.n_groups
-        self.pair_type = [p // self.n_groups for p in range(self.hold)]
-        self.pair_group = [p % self.n_groups for p in range(self.hold)]
-        self.wait_cost = list(facts.wait_cost)
-        self.abandon_cost = list(facts.abandon_cost)
-        self.abandon_rate = list(facts.abandon_rate)
-        self.sla_minutes = list(facts.sla_minutes)
-        self.service_rate = [list(row) for row in facts.service_rate]
-        self.now = float(state.get("now_min", 0.0))
-        self.horizon = math.inf
-        self.queue_length = [int(state.get("queue_len", {}).get(t, 0)) for t in types]
-        self._head_wait = [float(state.get("head_wait_min", {}).get(t, 0.0)) for t in types]
-        self._idle = [int(state.get("idle_agents", {}).get(g, 0)) for g in groups]
-        self._longest_idle = [float(state.get("longest_idle_min", {}).get(g, 0.0)) for g in groups]
-        self._can_hold = bool(state.get("can_hold", True))
-        self.busy = [[0] * self.n_types for _ in groups]
-        self.on_shift = list(self._idle)
-
-    @property
-    def can_hold(self) -> bool:
-        return self._can_hold
-
-    @property
-    def hour_of_day(self) -> float:
-        return (self.now / MINUTES_PER_HOUR) % 24
-
-    def feasible_pairs(self) -> list[int]:
-        """Pairs with a waiting ticket, an idle agent and the skill, in index order."""
-        return [p for p in range(self.hold)
-                if self.queue_length[self.pair_type[p]] and self._idle[self.pair_group[p]]
-                and self.service_rate[self.pair_group[p]][self.pair_type[p]] > 0]
-
-    def idle_agents(self, group: int) -> int:
-        return self._idle[group]
-
-    def head_wait(self, ticket_type: int) -> float:
-        return self._head_wait[ticket_type] if self.queue_length[ticket_type] else 0.0
-
-    def longest_idle_minutes(self, group: int) -> float:
-        return self._longest_idle[group] if self._idle[group] else 0.0
-
-    def arrival_rate(self, ticket_type: int) -> float:
-        # No fallback reads it; were one to, the vectors could not be built from facts alone.
-        raise NotImplementedError("arrival rates are not among a table's scenario_facts")
+    constants = ScenarioConstants.from_values(
+        facts.type_names, facts.group_names, facts.service_rate, facts.wait_cost,
+        facts.abandon_cost, facts.abandon_rate, facts.sla_minutes)
+    return StateView.from_mapping(constants, state)

@@ -2,7 +2,7 @@
 
 `python -m agents.tables.vectors` writes the file; `--check` only compares.
 Every expected key and action is computed here by the Python code (the
-heuristic classes deciding through a `FactsView`); each hand-written case also
+heuristic classes deciding through a `facts_view`); each hand-written case also
 states the action its author worked out by hand, and the build stops if the
 two differ. Shipped tables get states sampled from a simulated day (seed 0).
 """
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from agents.tables.document import ROOT, bind_document
-from agents.tables.facts import FactsView, canonical_scenario_json, check_facts, scenario_facts
+from agents.tables.facts import canonical_scenario_json, check_facts, facts_view, scenario_facts
 from agents.tables.keys import HOLD
 from agents.tables.policy import TablePolicy
 from agents.tables.read import DEFAULT_HEURISTICS, parse_document, read_document
@@ -153,7 +153,7 @@ def decide_case(policy: TablePolicy, scenario: Scenario, raw_state: dict[str, An
                 ) -> dict[str, Any]:
     """What every reader must compute for one state, by the Python reference."""
     facts = check_facts(scenario_facts(scenario), _fail)
-    view = FactsView(facts, raw_state)
+    view = facts_view(facts, raw_state)
     pairs = view.feasible_pairs()
     names = action_names(scenario)
     before = policy.counts.used
@@ -280,7 +280,7 @@ def random_state_list(scenario: Scenario, seed: int) -> list[tuple[str, dict[str
                "head_wait_min": {t: round(float(rng.exponential(3)), 3) for t in queue},
                "idle_agents": idle,
                "longest_idle_min": {g: round(float(rng.exponential(5)), 3) for g in idle}}
-        if len(FactsView(facts, raw).feasible_pairs()) >= 2:
+        if len(facts_view(facts, raw).feasible_pairs()) >= 2:
             out.append((f"random state {len(out) + 1} (numpy seed {seed})", raw))
     return out
 
