@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from experiments.benchmark import (
@@ -31,6 +30,7 @@ from experiments.io import write_csv
 from experiments.paths import inside, output_folder, safe_name
 from experiments.runner import BACKENDS, Job, Outcome, Runner, load_record
 from sim.scenario import Scenario
+from sim.scenario_files import read_document
 from sim.seeds import MAX_EVALUATION_SEEDS, TRAIN_SEED_CEILING
 
 
@@ -131,12 +131,7 @@ def _distinct_seeds(seeds: tuple[int, ...], low: int, high: int, what: str) -> t
 
 def load_config(path: Path) -> SweepConfig:
     """Read and validate a sweep file; anything wrong is one line naming file and field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror or error})") from None
-    except yaml.YAMLError as error:
-        raise UserError(f"{path}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    data = read_document(path)  # the scenarios' strict YAML: unique keys, bounded size and depth
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of sweep fields")
     try:
