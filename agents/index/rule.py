@@ -26,6 +26,7 @@ from typing import Any
 
 from agents.errors import PolicyError
 from agents.heuristics import Heuristic
+from agents.tables.facts import is_number
 from sim.decision import DecisionView
 from sim.scenario import Scenario
 
@@ -100,7 +101,7 @@ def rule_from_mapping(document: Mapping[str, Any], scenario: Scenario, source: s
     values = []
     for name in scenario.type_names:
         value = weights.get(name)
-        if not _is_number(value) or not math.isfinite(value) or value < 0:
+        if not is_number(value) or not math.isfinite(value) or value < 0:
             raise fail(f"weights.{name}", "required: a finite number >= 0")
         values.append(float(value))
     labels = pair_labels(scenario)
@@ -142,6 +143,3 @@ def load_index_rule(path: str | Path, scenario: Scenario, *, force: bool = False
                           f"{scenario.name!r}; pass --force to use it anyway")
     return rule_from_mapping(document, scenario, source)
 
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -57,13 +57,13 @@ def parse_table(document: object, source: str = "<table>") -> LookupTable:
 def _check_features(features: object, fail: Callable[[str, str], PolicyError]
                     ) -> tuple[tuple[str, ...], tuple[tuple[float, ...], ...]]:
     if not isinstance(features, list):
-        raise fail("features", f"expected a list, got {_json_type(features)}")
+        raise fail("features", f"expected a list, got {json_type(features)}")
     names: list[str] = []
     all_edges: list[tuple[float, ...]] = []
     for i, feature in enumerate(features):
         where = f"features[{i}]"
         if not isinstance(feature, dict):
-            raise fail(where, f"expected an object with name and edges, got {_json_type(feature)}")
+            raise fail(where, f"expected an object with name and edges, got {json_type(feature)}")
         for name in ("name", "edges"):
             if name not in feature:
                 raise fail(f"{where}.{name}", "required")
@@ -101,7 +101,7 @@ def _check_actions(actions: object, fail: Callable[[str, str], PolicyError]) -> 
 def _check_rows(rows: object, edges: tuple[tuple[float, ...], ...], n_actions: int,
                 fail: Callable[[str, str], PolicyError]) -> dict[tuple[int, ...], int]:
     if not isinstance(rows, list):
-        raise fail("rows", f"expected a list, got {_json_type(rows)}")
+        raise fail("rows", f"expected a list, got {json_type(rows)}")
     sizes = [len(e) for e in edges]
     table: dict[tuple[int, ...], int] = {}
     for i, row in enumerate(rows):
@@ -130,23 +130,16 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
 
 def _is_finite(value: object) -> bool:
     """A number a float can hold (an integer of hundreds of digits cannot)."""
-    if not _is_number(value):
+    if not is_number(value):
         return False
     try:
         return math.isfinite(float(value))
     except OverflowError:
         return False
 
-
-def _json_type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), "a number")
 
 
 def _short(value: object, limit: int = 60) -> str:
