@@ -15,7 +15,7 @@ from agents.errors import PolicyError
 from agents.specs import policy_label
 from agents.tables.facts import scenario_facts
 from agents.tables.keys import PAIR_SEPARATOR
-from agents.tables.policy import TablePolicy
+from agents.tables.policy import TablePolicy, bind_table
 from agents.tables.read import INDEX_KIND, LATEST, TableDocument, parse_document, read_document
 from sim.scenario import Scenario
 
@@ -30,19 +30,14 @@ def bind_document(document: TableDocument, scenario: Scenario, *, force: bool = 
     """The policy of a table of either version for a scenario (the hash must match unless
     `force`; so must the embedded facts, which a hand-edited file could have changed)."""
     table = document.table
-    if table.scenario_sha256 != scenario.sha256() and not force:
-        raise PolicyError(
-            f"{table.source}: scenario_sha256: built for scenario {table.document['scenario']!r} "
-            f"({table.scenario_sha256[:12]}...), not for this version of {scenario.name!r} "
-            f"({scenario.sha256()[:12]}...); pass --force to use it anyway")
-    if document.facts is not None and not force:
+    if document.facts is not None and not force and table.scenario_sha256 == scenario.sha256():
         expected = scenario_facts(scenario)
         if table.document["scenario_facts"] != expected:
             raise PolicyError(f"{table.source}: scenario_facts: differ from scenario "
                               f"{scenario.name!r} although the hash matches; export the table again")
     fallback = (None if document.index is None
                 else document.index.policy(scenario.type_names, scenario.group_names))
-    return TablePolicy(table, scenario, name=name, fallback=fallback)
+    return bind_table(table, scenario, force=force, name=name, fallback=fallback)
 
 
 def load_table_policy(path: str | Path, scenario: Scenario, force: bool = False) -> TablePolicy:

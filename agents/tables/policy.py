@@ -99,11 +99,12 @@ class TablePolicy:
 
 
 def bind_table(table: LookupTable, scenario: Scenario, *, force: bool = False,
-               name: str | None = None) -> TablePolicy:
-    """A checked table as a policy; a scenario hash mismatch is an error unless `force`."""
+               name: str | None = None, fallback: Policy | None = None) -> TablePolicy:
+    """A checked table as a policy; a scenario hash mismatch is an error unless `force`.
+    `fallback` replaces the table's default heuristic (a version 2 index default)."""
     if table.scenario_sha256 != scenario.sha256() and not force:
         raise PolicyError(
             f"{table.source}: scenario_sha256: built for scenario {table.document['scenario']!r} "
             f"({table.scenario_sha256[:12]}...), not for this version of {scenario.name!r} "
             f"({scenario.sha256()[:12]}...); pass --force to use it anyway")
-    return TablePolicy(table, scenario, name=name)
+    return TablePolicy(table, scenario, name=name, fallback=fallback)
