@@ -8,6 +8,15 @@ average is taken (ties go to the base policy's own choice). This is Bertsekas'
 rollout: it does at least as well as its base up to the noise of the estimate,
 and it can do better where the base misjudges (a priority, an agent kept free).
 
+The noise matters: the effect of one decision is a few cost units, the spread
+of a window's cost across forks is tens, and the least of several noisy means
+is biased low (the winner's curse), so a plain argmin over a few forks leaves
+the base for noise about as often as for a better action, and ends up worse
+than its base. With `z` > 0 the policy leaves the base's own choice only for a
+candidate whose paired difference from it (fork by fork, on common random
+numbers) is below zero by more than `z` standard errors; among those it takes
+the cheapest. `z=0` is the plain argmin.
+
 Common random numbers: the k-th continuation of every candidate comes from the
 same fork seed, so candidates differ only by the action; the seeds are drawn
 afresh at each decision from the policy's own generator (a stream of the day
@@ -57,6 +66,8 @@ class Judgement:
     mean_costs: tuple[float, ...]
     base_choice: int
     choice: int
+    costs: tuple[tuple[float, ...], ...] = ()
+    """Window cost by candidate, then by fork."""
 
 
 class RolloutPolicy:
@@ -65,16 +76,22 @@ class RolloutPolicy:
     `base_factory` makes the base policy (one instance decides at the running
     model, to break ties; another drives every continuation); `forks` windows
     per candidate, `horizon_minutes` long (shorter at the end of the day);
-    `seed` adds to the policy's generator, for independent rollouts of one day.
+    `seed` adds to the policy's generator, for independent rollouts of one day;
+    `z` the evidence, in paired standard errors, needed to overrule the base.
     """
 
     def __init__(self, base_factory: Callable[[], Policy], *, forks: int = 4,
                  horizon_minutes: float = 60.0, hold: bool = True, seed: int = 0,
-                 name: str = "rollout") -> None:
+                 z: float = 0.0, name: str = "rollout") -> None:
         if forks < 1:
             raise PolicyError(f"rollout: forks must be at least 1, not {forks}")
         if not horizon_minutes > 0:
             raise PolicyError(f"rollout: horizon must be positive minutes, not {horizon_minutes}")
+        if not z >= 0:
+            raise PolicyError(f"rollout: z must be zero or more standard errors, not {z}")
+        if z > 0 and forks < 2:
+            raise PolicyError("rollout: a paired test (z > 0) needs at least 2 forks")
+        self.z = z
         self.base_factory, self.forks, self.horizon_minutes = base_factory, forks, horizon_minutes
         self.hold, self.seed, self.name = hold, seed, name
         self.non_idling = not hold
@@ -102,38 +119,61 @@ class RolloutPolicy:
         if len(candidates) == 1:
             return candidates[0]
         seeds = tuple(int(s) for s in self._seeds.integers(_SEED_CEILING, size=self.forks))
-        means = tuple(self.window_cost(view, action, seeds) for action in candidates)  # type: ignore[arg-type]
-        choice = self._least(candidates, means, own)
+        costs = np.array([self.window_costs(view, action, seeds)  # type: ignore[arg-type]
+                          for action in candidates])
+        choice = choose(candidates, costs, own, self.z)
         self.judged += 1
-        self.last = Judgement(tuple(candidates), seeds, means, own, choice)
+        self.last = Judgement(tuple(candidates), seeds, tuple(costs.mean(axis=1)), own, choice,
+                              tuple(tuple(row) for row in costs.tolist()))
         return choice
 
-    def window_cost(self, model: Forkable, action: int, seeds: Sequence[int]) -> float:
-        """Mean cost over `horizon_minutes` of `action` then the base, over forks of `seeds`."""
+    def window_costs(self, model: Forkable, action: int, seeds: Sequence[int]) -> list[float]:
+        """Cost over `horizon_minutes` of `action` then the base, in a fork of each seed."""
         end = model.now + self.horizon_minutes
-        total = 0.0
+        costs = []
         for seed in seeds:
             fork = model.fork(seed, blind=True)  # type: ignore[call-arg]
             fork.open_window(end)  # type: ignore[attr-defined]
             fork.apply(action)  # type: ignore[attr-defined]
             fork.run(self._driver)  # type: ignore[attr-defined]
-            total += fork.accrued_cost()  # type: ignore[attr-defined]
+            costs.append(fork.accrued_cost())  # type: ignore[attr-defined]
         self.windows += len(seeds)
-        return total / len(seeds)
+        return costs
 
-    @staticmethod
-    def _least(candidates: list[int], means: Sequence[float], own: int) -> int:
-        best = min(means)
+    def window_cost(self, model: Forkable, action: int, seeds: Sequence[int]) -> float:
+        """Mean cost over `horizon_minutes` of `action` then the base, over forks of `seeds`."""
+        return float(np.mean(self.window_costs(model, action, seeds)))
+
+
+def choose(candidates: Sequence[int], costs: np.ndarray, own: int, z: float) -> int:
+    """The rollout's choice from window costs by candidate (rows) and common fork (columns).
+
+    z = 0: the least mean (ties to `own`). z > 0: `own` unless some candidate's
+    paired difference from `own` is below zero by more than z standard errors;
+    then the least mean among those.
+    """
+    means = costs.mean(axis=1)
+    best = means.min()
+    if z == 0:
         tied = [a for a, m in zip(candidates, means, strict=True)
                 if m - best <= _TIE * max(1.0, abs(best))]
         return own if own in tied else tied[0]
+    if own not in candidates:  # the base would hold where holding is not weighed
+        return choose(candidates, costs, candidates[int(np.argmin(means))], z)
+    diffs = costs - costs[list(candidates).index(own)]
+    n = costs.shape[1]
+    spread = diffs.std(axis=1, ddof=1) / np.sqrt(n)
+    clear = [(m, a) for a, m, d, se in zip(candidates, means, diffs.mean(axis=1), spread,
+                                          strict=True)
+             if d < -z * se and d < -_TIE * max(1.0, abs(best))]
+    return min(clear)[1] if clear else own
 
 
 def parse_rollout(rest: str) -> tuple[str, dict[str, float]]:
-    """`BASE` or `BASE?forks=K&horizon=H&hold=0|1` -> (BASE, options)."""
+    """`BASE` or `BASE?forks=K&horizon=H&hold=0|1&seed=S&z=Z` -> (BASE, options)."""
     base, _, query = rest.rpartition("?") if "?" in rest else (rest, "", "")
     options: dict[str, float] = {}
-    known = {"forks": int, "horizon": float, "hold": int, "seed": int}
+    known = {"forks": int, "horizon": float, "hold": int, "seed": int, "z": float}
     for item in filter(None, query.split("&")):
         key, _, value = item.partition("=")
         if key not in known:

@@ -56,6 +56,29 @@ class WarmStart:
 
 
 @dataclass(frozen=True)
+class Improve:
+    """Rollout policy improvement distilled into the warm-started network (agents/rl/dagger.py)."""
+
+    enabled: bool = True
+    rounds: int = 3
+    """At most this many rounds; they stop at the first that does not improve."""
+    days: int = 4
+    """Training days labelled per round (fresh each round)."""
+    forks: int = 8
+    """Continuations per candidate action (common random numbers across candidates)."""
+    horizon_minutes: float = 60.0
+    z: float = 2.0
+    """The expert overrules the base only on a paired difference z standard errors below 0."""
+    base: str = "teacher"
+    """The rollout's base: `teacher`, or `student` (the incumbent, from round 2)."""
+    eval_days: int = 20
+    """Held-out days on which a new student must beat the incumbent (paired)."""
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = 3e-4
+
+
+@dataclass(frozen=True)
 class EvaluationDays:
     days: int = 5
     """Held-out days (model seeds 1000, 1001, ...) evaluated during training."""
@@ -78,6 +101,7 @@ class TrainConfig:
     discount: Discount = field(default_factory=Discount)
     warm_start: WarmStart = field(default_factory=WarmStart)
     evaluation: EvaluationDays = field(default_factory=EvaluationDays)
+    improve: Improve = field(default_factory=Improve)
     checkpoint_every: int = 100_000
     work_conserving: bool = False
     """Train on the work-conserving env: no HOLD while work is feasible, forced
@@ -155,6 +179,7 @@ def resolve_config(scenario: Scenario, algo: str = "maskable_ppo", *,
         discount=_section(Discount, merged.pop("discount", None), f"{where}: discount"),
         warm_start=_section(WarmStart, merged.pop("warm_start", None), f"{where}: warm_start"),
         evaluation=_section(EvaluationDays, merged.pop("evaluation", None), f"{where}: evaluation"),
+        improve=_section(Improve, merged.pop("improve", None), f"{where}: improve"),
         **merged)
     _validate(config)
     return config
@@ -180,6 +205,11 @@ def _validate(config: TrainConfig) -> None:
     if config.warm_start.teacher not in ("heuristic", "tuned_index"):
         raise TrainingConfigError(
             f"warm_start.teacher: heuristic or tuned_index, got {config.warm_start.teacher!r}")
+    improve = config.improve
+    if improve.rounds < 1 or improve.days < 1 or improve.forks < 2 or improve.eval_days < 2:
+        raise TrainingConfigError("improve: rounds and days must be >= 1, forks and eval_days >= 2")
+    if improve.base not in ("teacher", "student") or not improve.z >= 0:
+        raise TrainingConfigError("improve: base is teacher or student, z >= 0")
     if config.objective not in ("cost", "sla"):
         raise TrainingConfigError(f"--objective: cost or sla, got {config.objective!r}")
     if config.fallback not in ("best", "builtin", *HEURISTICS):

@@ -109,6 +109,8 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
         report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log,
                              progress_bar)
         report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
+        if config.improve.enabled and config.objective == "cost":
+            report["improve"] = _improve(model, scenario, config, tuned, best, log, progress_bar)
     if prices is not None:
         report["sla"] = _sla_record(scenario, tuned)
     _save_config(out / "config.yaml", scenario, config, costs, report)
@@ -237,6 +239,25 @@ def _warm_start(model, demos, config: TrainConfig, source: str, log,
         f"agreement {report['agreement']:.3f}, "
         f"value explained variance {report['value_explained_variance']:.2f}")
     return report
+
+
+def _improve(model, scenario: Scenario, config: TrainConfig, tuned, best: str, log,
+             progress: bool) -> list[dict[str, Any]]:
+    """Rounds of rollout improvement over the teacher, distilled into the actor."""
+    from dataclasses import asdict
+
+    from agents.rl.dagger import ImproveSettings, improve
+    from agents.rl.warmstart import make_teacher
+
+    teacher = make_teacher(best, tuned.weights if tuned else None, tuned.reserve if tuned else None,
+                           tuned.keep_free if tuned else None)
+    im = config.improve
+    settings = ImproveSettings(im.rounds, im.days, im.forks, im.horizon_minutes, im.z, im.base,
+                               im.eval_days,
+                               im.epochs, im.batch_size, im.learning_rate, config.n_envs,
+                               config.seed, config.work_conserving)
+    return [asdict(r) for r in improve(model, scenario, teacher, settings, log=log,
+                                       progress=progress)]
 
 
 def _teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float],

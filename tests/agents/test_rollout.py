@@ -117,6 +117,7 @@ def test_rollout_needs_the_running_model(n_model):
     ("rollout:", "unknown policy"), ("rollout:nope", "unknown policy"),
     ("rollout:cmu?forks=x", "not a number"), ("rollout:cmu?width=3", "unknown"),
     ("rollout:rollout:cmu", "cannot be a rollout"), ("rollout:cmu?forks=0", "at least 1"),
+    ("rollout:cmu?z=-1", "z must be"), ("rollout:cmu?z=2&forks=1", "at least 2 forks"),
 ])
 def test_bad_rollout_specs_say_what_is_wrong(n_model, spec, message):
     with pytest.raises(PolicyError, match=message):
@@ -124,7 +125,7 @@ def test_bad_rollout_specs_say_what_is_wrong(n_model, spec, message):
 
 
 def test_rollout_spec_options(n_model):
-    policy = make_policy("rollout:cmu?forks=8&horizon=45&hold=0", n_model)
+    policy = make_policy("rollout:cmu?forks=8&horizon=45&hold=0&z=1.5", n_model)
     assert isinstance(policy, RolloutPolicy)
-    assert (policy.forks, policy.horizon_minutes, policy.hold, policy.non_idling) == (
-        8, 45.0, False, True)
+    assert (policy.forks, policy.horizon_minutes, policy.hold, policy.non_idling, policy.z) == (
+        8, 45.0, False, True, 1.5)

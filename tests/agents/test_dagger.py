@@ -1,0 +1,126 @@
+"""Rollout improvement distilled (agents/rl/dagger.py, agents/rl/student.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sb3_contrib")
+
+from sb3_contrib import MaskablePPO  # noqa: E402
+
+from agents.heuristics import HEURISTICS  # noqa: E402
+from agents.rl.dagger import fit_choices  # noqa: E402
+from agents.rl.model_policy import ModelPolicy  # noqa: E402
+from agents.rl.student import Actor, LabelJob, Labels, StudentPolicy, label_day  # noqa: E402
+from agents.rollout import choose  # noqa: E402
+from sim.env import SupportQueueEnv  # noqa: E402
+from sim.metrics import cost_per_hour  # noqa: E402
+from sim.model import SupportModel  # noqa: E402
+from sim.observation import ObservationBuilder  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+
+def _short(name: str, hours: float):
+    return load_scenario(name).model_copy(update={"horizon_hours": hours, "warmup_hours": 0})
+
+
+def _model(scenario, seed: int = 0) -> MaskablePPO:
+    return MaskablePPO("MlpPolicy", SupportQueueEnv(scenario), seed=seed, device="cpu",
+                       policy_kwargs={"net_arch": {"pi": [32, 32], "vf": [32, 32]}})
+
+
+def test_the_numpy_student_decides_exactly_as_the_sb3_model() -> None:
+    scenario = _short("n_model", 6)
+    model = _model(scenario)
+    sb3 = SupportModel(scenario, 3).run(
+        ModelPolicy(model, ObservationBuilder(scenario), masked=True, fallback=None))
+    ours = SupportModel(scenario, 3).run(StudentPolicy(Actor.of(model.policy), scenario))
+    assert sb3.decisions == ours.decisions > 100
+    assert cost_per_hour(sb3) == cost_per_hour(ours)
+
+
+def test_a_clear_paired_difference_overrules_the_base_and_noise_does_not() -> None:
+    rng = np.random.default_rng(0)
+    common = rng.normal(100, 30, size=16)  # the forks' shared variation
+    clear = np.stack([common, common - 5 + rng.normal(0, 1, 16)])  # candidate 1: 5 cheaper
+    assert choose([0, 1], clear, own=0, z=2.0) == 1
+    noisy = np.stack([common, common - 5 + rng.normal(0, 40, 16)])  # same mean, 40x the noise
+    assert choose([0, 1], noisy, own=0, z=2.0) == 0
+    assert choose([0, 1], noisy, own=0, z=0.0) == int(np.argmin(noisy.mean(axis=1)))
+
+
+def test_labels_are_cost_differences_from_the_base_choice_over_the_candidates() -> None:
+    scenario = _short("n_model", 3)
+    job = LabelJob(scenario, 5, None, HEURISTICS["cmu"](), forks=4, horizon_minutes=20.0,
+                   seed=1, work_conserving=False, z=1.0)
+    labels = label_day(job)
+    assert len(labels) > 20
+    rows = np.arange(len(labels))
+    assert np.all(labels.advantage[rows, labels.own] == 0.0)
+    candidates = ~np.isnan(labels.advantage)
+    assert np.all(candidates.sum(axis=1) >= 2)
+    assert not np.any(candidates & ~labels.masks)  # only actions the env allows
+    assert np.any(labels.advantage[candidates] != 0.0)
+    # The expert's choice is a candidate, and it leaves the base only for a cheaper one.
+    assert np.all(candidates[rows, labels.expert])
+    overruled = labels.expert != labels.own
+    assert np.all(labels.advantage[rows[overruled], labels.expert[overruled]] < 0)
+
+
+def test_the_fit_learns_where_the_expert_overrules_despite_label_noise() -> None:
+    # The expert takes action 1 over the base's action 0 exactly where feature 0 is
+    # below 0.5, and one label in five is flipped at random; 4,000 states leave
+    # ~1,200 clean-majority labels on each side of the boundary, so the fitted
+    # network must follow the majority wherever the feature is 0.1 or more away.
+    scenario = _short("n_model", 1)
+    model = _model(scenario)
+    n_features = model.observation_space.shape[0]
+    rng = np.random.default_rng(0)
+    n = 4000
+    obs = rng.uniform(0, 1, size=(n, n_features)).astype(np.float32)
+    truth = (obs[:, 0] < 0.5).astype(np.int64)
+    expert = np.where(rng.random(n) < 0.2, 1 - truth, truth)
+    masks = np.zeros((n, 5), bool)
+    masks[:, :2] = True
+    advantage = np.full((n, 5), np.nan)
+    advantage[:, :2] = 0.0
+    labels = Labels(obs, masks, np.zeros(n, np.int64), expert, advantage)
+    report = fit_choices(model.policy, labels, epochs=20, batch_size=256, learning_rate=1e-3)
+    actor = Actor.of(model.policy)
+    chosen = np.array([np.argmax(actor.logits(o)[:2]) for o in obs])
+    far = np.abs(obs[:, 0] - 0.5) > 0.1
+    assert np.mean(chosen[far] == truth[far]) > 0.95
+    assert report["kept_epoch"] >= 1
+
+
+def test_a_round_keeps_the_new_student_only_if_it_is_cheaper_on_the_held_out_days() -> None:
+    from agents.rl.dagger import ImproveSettings, _judge, improve
+
+    scenario = _short("n_model", 4)
+    model = _model(scenario)
+    teacher = HEURISTICS["cmu"]()
+    settings = ImproveSettings(rounds=1, days=1, forks=4, horizon_minutes=20.0, z=1.0,
+                               base="teacher", eval_days=3, epochs=2, batch_size=64,
+                               learning_rate=1e-3, workers=1, seed=0, work_conserving=False)
+    before = {k: v.clone() for k, v in model.policy.state_dict().items()}
+    (record,) = improve(model, scenario, teacher, settings, log=lambda _: None)
+    assert record.labels > 0
+    after = _judge(scenario, Actor.of(model.policy), teacher, [1000, 1001, 1002], settings, False)
+    expected = record.cost_per_hour if record.kept else record.incumbent_cost_per_hour
+    assert np.mean(after) == pytest.approx(expected, rel=1e-12)
+    unchanged = all((before[k] == v).all() for k, v in model.policy.state_dict().items())
+    assert unchanged != record.kept
+
+
+def test_the_improvement_settings_are_checked() -> None:
+    from agents.errors import TrainingConfigError
+    from agents.rl.config import resolve_config
+
+    scenario = load_scenario("fintech_day")
+    config = resolve_config(scenario)
+    assert config.improve.enabled and config.improve.z > 0
+    with pytest.raises(TrainingConfigError, match="improve"):
+        resolve_config(scenario, overrides={"improve": {"base": "oracle"}})
+    with pytest.raises(TrainingConfigError, match="improve.depth"):
+        resolve_config(scenario, overrides={"improve": {"depth": 2}})
