@@ -111,26 +111,45 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
                                initargs=(os.getpid(), environment))
 
 
+POOL_BACKENDS = ("local", "ray")
+
+
 class Pool:
     """`map` over worker processes, or in this process when one worker is enough.
 
     Results come back in the order of the jobs, so a parallel run gives the
-    same numbers as a serial one.
+    same numbers as a serial one. `backend="ray"` maps over Ray actors instead
+    (ray.util.multiprocessing; `address` or RAY_ADDRESS joins a cluster, else a
+    local Ray starts), one per CPU of the cluster.
     """
 
-    def __init__(self, workers: int, jobs: int) -> None:
+    def __init__(self, workers: int, jobs: int, *, backend: str = "local",
+                 address: str | None = None) -> None:
         size = min(workers, jobs)
-        self._pool = worker_pool(size) if size > 1 else None
+        self._ray = None
+        if backend == "ray":
+            from ray.util.multiprocessing import Pool as RayPool
+
+            self._pool = None
+            self._ray = RayPool(ray_address=address)
+        else:
+            self._pool = worker_pool(size) if size > 1 else None
 
     def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any], *,
             wrap: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> list[Any]:
         """Results in job order; `wrap` (a progress bar, say) sees them as they come."""
-        results = self._pool.map(fn, jobs) if self._pool else map(fn, jobs)
+        if self._ray is not None:
+            results = self._ray.imap(fn, list(jobs))
+        else:
+            results = self._pool.map(fn, jobs) if self._pool else map(fn, jobs)
         return list(wrap(results) if wrap else results)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
+        if self._ray is not None:
+            self._ray.close()
+            self._ray.join()
 
     def __enter__(self) -> Pool:
         return self

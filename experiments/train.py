@@ -29,7 +29,8 @@ WARM_STARTS = {"none": {"enabled": False}, "heuristic": {"enabled": True, "teach
 
 def run(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | None,
         eval_seeds: int, quiet: bool, objective: str = "cost",
-        warm_start: str | None = None) -> None:
+        warm_start: str | None = None, improve: bool | None = None, backend: str = "local",
+        address: str | None = None) -> None:
     """The work of `routelab train`; its options and help: experiments/commands/train.py."""
     steps, run_seed = timesteps, seed
     spec = load_scenario(scenario)
@@ -42,11 +43,22 @@ def run(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | 
     overrides: dict = {"objective": objective}
     if warm_start is not None:
         overrides["warm_start"] = WARM_STARTS[warm_start]
+    if improve is not None:
+        overrides["improve"] = {"enabled": improve}
     config = resolve_config(spec, algo, timesteps=steps, seed=run_seed, overrides=overrides)
     out = out or Path("results/runs/train") / spec.name / f"{algo}-seed{run_seed}"
     click.echo(f"training {algo} on {spec.name} ({config.objective}) for "
                f"{config.timesteps:,} steps -> {out}/")
-    result = run_training(spec, config, out, progress_bar=not quiet, log=click.echo)
+    if address is not None and backend != "ray":
+        raise UserError("--address: only with --backend ray")
+    if backend == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UserError("--backend ray: Ray is not installed (pip install 'routelab[ray]')"
+                            ) from None
+    result = run_training(spec, config, out, progress_bar=not quiet, log=click.echo,
+                          backend=backend, address=address)
     judged = "cost/h + priced misses" if config.objective == "sla" else "cost/h"
     click.echo(f"trained in {result.wall_seconds / 60:.1f} min; best {judged} on the held-out "
                f"evaluation days {result.best_eval_cost:.2f}")

@@ -67,6 +67,9 @@ class ImproveSettings:
     workers: int
     seed: int
     work_conserving: bool
+    backend: str = "local"
+    """Where days are labelled and judged: `local` processes or `ray` (agents/parallel.py)."""
+    address: str | None = None
 
 
 @dataclass
@@ -102,7 +105,8 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
         jobs = [LabelJob(scenario, day, actor, teacher, settings.forks, settings.horizon_minutes,
                          settings.seed + 1000 * r + i, settings.work_conserving, settings.z, base)
                 for i, day in enumerate(days[r * settings.days:(r + 1) * settings.days])]
-        with Pool(settings.workers, len(jobs)) as pool:
+        with Pool(settings.workers, len(jobs), backend=settings.backend,
+                  address=settings.address) as pool:
             parts += pool.map(label_day, jobs,
                               wrap=_bar(f"rollout labels, round {r + 1}", len(jobs), progress))
         label_seconds = time.perf_counter() - started
@@ -114,8 +118,9 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
         interval, _ = paired_interval(costs, incumbent)
         kept = interval.high < 0
         records.append(RoundRecord(r + 1, len(labels), float(np.mean(costs)),
-                                   float(np.mean(incumbent)), interval.mean, interval.low,
-                                   interval.high, kept, label_seconds, fit))
+                                   float(np.mean(incumbent)), float(interval.mean),
+                                   float(interval.low), float(interval.high), bool(kept),
+                                   round(label_seconds, 1), fit))
         log(f"rollout improvement, round {r + 1}: {len(labels)} labelled states, "
             f"held-out cost {np.mean(costs):.2f}/h against {np.mean(incumbent):.2f}/h, "
             f"paired {interval.mean:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
@@ -131,7 +136,8 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
 def _judge(scenario: Scenario, actor: Actor, teacher: Policy, days: list[int],
            settings: ImproveSettings, progress: bool) -> list[float]:
     jobs = [(scenario, day, actor, teacher, settings.work_conserving) for day in days]
-    with Pool(settings.workers, len(jobs)) as pool:
+    with Pool(settings.workers, len(jobs), backend=settings.backend,
+              address=settings.address) as pool:
         results = pool.map(judge_day, jobs, wrap=_bar("judging the student", len(jobs), progress))
     return [r.cost_per_hour for r in results]
 

@@ -81,8 +81,13 @@ class TrainResult:
 
 
 def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: bool = False,
-          verbose: int = 0, log=print) -> TrainResult:
-    """Warm start, learn, and write model.zip, config.yaml and evaluations.npz into `out`."""
+          verbose: int = 0, log=print, backend: str = "local",
+          address: str | None = None) -> TrainResult:
+    """Warm start, learn, and write model.zip, config.yaml and evaluations.npz into `out`.
+
+    `backend` and `address` say where the rollout improvement labels its days
+    (agents/parallel.py): local processes or Ray.
+    """
     import torch as th
 
     started = time.perf_counter()
@@ -110,7 +115,8 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
                              progress_bar)
         report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
         if config.improve.enabled and config.objective == "cost":
-            report["improve"] = _improve(model, scenario, config, tuned, best, log, progress_bar)
+            report["improve"] = _improve(model, scenario, config, tuned, best, log, progress_bar,
+                                         backend, address)
     if prices is not None:
         report["sla"] = _sla_record(scenario, tuned)
     _save_config(out / "config.yaml", scenario, config, costs, report)
@@ -242,7 +248,7 @@ def _warm_start(model, demos, config: TrainConfig, source: str, log,
 
 
 def _improve(model, scenario: Scenario, config: TrainConfig, tuned, best: str, log,
-             progress: bool) -> list[dict[str, Any]]:
+             progress: bool, backend: str, address: str | None) -> list[dict[str, Any]]:
     """Rounds of rollout improvement over the teacher, distilled into the actor."""
     from dataclasses import asdict
 
@@ -255,7 +261,7 @@ def _improve(model, scenario: Scenario, config: TrainConfig, tuned, best: str, l
     settings = ImproveSettings(im.rounds, im.days, im.forks, im.horizon_minutes, im.z, im.base,
                                im.eval_days,
                                im.epochs, im.batch_size, im.learning_rate, config.n_envs,
-                               config.seed, config.work_conserving)
+                               config.seed, config.work_conserving, backend, address)
     return [asdict(r) for r in improve(model, scenario, teacher, settings, log=log,
                                        progress=progress)]
 

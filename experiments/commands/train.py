@@ -29,9 +29,18 @@ from experiments.commands import MAX_EVALUATION_SEEDS
               type=click.Choice(["none", "heuristic", "tuned_index"]),
               help="Start PPO from scratch (none), from a clone of the best heuristic, or of "
                    "the tuned index rule [default: from the hyperparameter file].")
+@click.option("--improve/--no-improve", "improve", default=None,
+              help="After the warm start, rounds of rollout improvement distilled into the "
+                   "network (DAgger) [default: from the hyperparameter file, on].")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="Where rollout improvement labels its days: local processes or Ray tasks "
+                   "(RAY_ADDRESS or --address, else a local Ray).")
+@click.option("--address", default=None, help="Ray cluster address (with --backend ray).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | None,
-          eval_seeds: int, objective: str, warm_start: str | None, quiet: bool) -> None:
+          eval_seeds: int, objective: str, warm_start: str | None, improve: bool | None,
+          backend: str, address: str | None, quiet: bool) -> None:
     """Train a policy for SCENARIO (a path or a name in scenarios/).
 
     Writes model.zip, config.yaml (resolved), evaluations.npz, learning_curve.png,
@@ -45,4 +54,5 @@ def train(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path 
 
     with output_folder(out):
         run(scenario=scenario, algo=algo, timesteps=timesteps, seed=seed, out=out,
-            eval_seeds=eval_seeds, quiet=quiet, objective=objective, warm_start=warm_start)
+            eval_seeds=eval_seeds, quiet=quiet, objective=objective, warm_start=warm_start,
+            improve=improve, backend=backend, address=address)

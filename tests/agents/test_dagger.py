@@ -124,3 +124,24 @@ def test_the_improvement_settings_are_checked() -> None:
         resolve_config(scenario, overrides={"improve": {"base": "oracle"}})
     with pytest.raises(TrainingConfigError, match="improve.depth"):
         resolve_config(scenario, overrides={"improve": {"depth": 2}})
+
+
+def test_days_are_labelled_alike_in_local_processes_and_on_ray() -> None:
+    pytest.importorskip("ray", reason="ray is not installed")
+    from agents.parallel import Pool
+
+    scenario = _short("n_model", 1)
+    jobs = [LabelJob(scenario, day, None, HEURISTICS["cmu"](), forks=2, horizon_minutes=10.0,
+                     seed=day, work_conserving=False, z=1.0) for day in (1, 2)]
+    with Pool(2, len(jobs)) as pool:
+        local = pool.map(label_day, jobs)
+    try:
+        with Pool(2, len(jobs), backend="ray") as pool:
+            remote = pool.map(label_day, jobs)
+    except (ConnectionError, RuntimeError) as error:  # no Ray on this machine
+        pytest.skip(f"ray cannot start here: {error}")
+    for a, b in zip(local, remote, strict=True):
+        assert len(a) > 0
+        for name in ("obs", "masks", "own", "expert"):
+            assert np.array_equal(getattr(a, name), getattr(b, name))
+        assert np.array_equal(a.advantage, b.advantage, equal_nan=True)

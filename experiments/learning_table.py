@@ -1,0 +1,95 @@
+"""The learners against their teacher, the heuristics and the optimum, from `routelab train` folders.
+
+    python -m experiments.learning_table RUN_DIR [RUN_DIR ...] [--out results/learning]
+
+Each RUN_DIR is the output of one `routelab train` run (with --eval-seeds N):
+its evaluation.csv holds, per seed 0..N-1, the model, the tuned index rule
+(`tuned_index`, where the run tuned one), every heuristic and, where the
+solver applies, `optimal`. For every run this writes one row per policy: cost
+per hour and the paired difference (95% t interval over the seeds) against
+the optimum, the tuned index rule and the best heuristic, with the command
+that reproduces the run. Output: learning.csv and learning.md in --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from agents.heuristics import HEURISTICS
+from experiments.io import write_csv
+from sim.atomic import write_text
+from sim.intervals import paired_interval
+
+LEARNER = {True: "default learner", False: "PPO from scratch"}
+
+
+def run_rows(run: Path) -> list[dict]:
+    """The rows of one training run."""
+    config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    runs = pd.read_csv(run / "evaluation.csv")
+    costs = runs.pivot(index="seed", columns="policy", values="cost_per_hour")
+    scenario = config["scenario"]
+    warm = bool(config["warm_start"]["enabled"])
+    learner = LEARNER[warm] if config["improve"]["enabled"] or not warm else "warm start + PPO"
+    heuristics = [h for h in HEURISTICS if h != "random" and h in costs]
+    best = min(heuristics, key=lambda h: costs[h].mean())
+    command = f"routelab train {scenario} --out {run}" + ("" if warm else " --warm-start none")
+    result = config.get("result") or {}
+    rows = []
+    for policy, label in (("model", learner), ("tuned_index", "tuned index rule"),
+                          (best, f"best heuristic ({best})"), ("optimal", "exact optimum")):
+        if policy not in costs:
+            continue
+        row = {"scenario": scenario, "policy": label, "seeds": len(costs),
+               "cost_per_hour": costs[policy].mean()}
+        for against, name in (("optimal", "optimum"), ("tuned_index", "tuned"), (best, "best")):
+            if against in costs and against != policy:
+                interval, _ = paired_interval(costs[policy].to_numpy(), costs[against].to_numpy())
+                row[f"vs_{name}"] = interval.mean
+                row[f"vs_{name}_low"], row[f"vs_{name}_high"] = interval.low, interval.high
+                row[f"vs_{name}_pct"] = 100 * interval.mean / costs[against].mean()
+        if policy == "model":
+            row["train_minutes"] = round(result.get("wall_seconds", float("nan")) / 60, 1)
+            row["command"] = command
+        rows.append(row)
+    return rows
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| scenario | policy | cost/h | vs optimum | vs tuned index rule | "
+             "vs best heuristic | training | command |", "|---" * 8 + "|"]
+
+    def cell(row: pd.Series, name: str) -> str:
+        if pd.isna(row.get(f"vs_{name}")):
+            return ""
+        return (f"{row[f'vs_{name}']:+.2f} [{row[f'vs_{name}_low']:+.2f}, "
+                f"{row[f'vs_{name}_high']:+.2f}] ({row[f'vs_{name}_pct']:+.2f}%)")
+
+    for _, row in table.iterrows():
+        minutes = "" if pd.isna(row.get("train_minutes")) else f"{row['train_minutes']:.1f} min"
+        command = "" if pd.isna(row.get("command")) else f"`{row['command']}`"
+        lines.append(f"| {row['scenario']} | {row['policy']} | {row['cost_per_hour']:.2f} | "
+                     f"{cell(row, 'optimum')} | {cell(row, 'tuned')} | {cell(row, 'best')} | "
+                     f"{minutes} | {command} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("results/learning"))
+    args = parser.parse_args(argv)
+    rows = [row for run in args.runs for row in run_rows(run)]
+    table = pd.DataFrame(rows).drop_duplicates(["scenario", "policy"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(table, args.out / "learning.csv")
+    write_text(markdown(table), args.out / "learning.md")
+    print(markdown(table))
+
+
+if __name__ == "__main__":
+    main()
