@@ -60,7 +60,7 @@ class Improve:
     """Rollout policy improvement distilled into the warm-started network (agents/rl/dagger.py)."""
 
     enabled: bool = True
-    rounds: int = 3
+    rounds: int = 2
     """At most this many rounds; they stop at the first that does not improve."""
     days: int = 4
     """Training days labelled per round (fresh each round)."""
