@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from experiments.io import write_csv
 from sim.intervals import paired_interval
 
 SCENARIOS = ("n_model", "keep_free", "w_model")
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "scratch_table.csv", index=False)
+    write_csv(table, args.out / "scratch_table.csv")
     print(table.to_string(index=False))
     return 0
 

@@ -78,3 +78,26 @@ def policy_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
         raise TrainingConfigError(f"policy_kwargs.features_extractor_class: unknown {name!r} "
                                   f"(known: {', '.join(EXTRACTORS)})")
     return {**kwargs, "features_extractor_class": EXTRACTORS[name]}
+
+
+SCHEDULED = ("learning_rate", "clip_range")
+"""algo_kwargs that may be written `{linear: [start, end]}`: falling linearly from start
+to end over the run (SB3's LinearSchedule), as Dai and Gluzman decay their clip range."""
+
+
+def algo_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """algo_kwargs for SB3: `{linear: [start, end]}` values as schedules."""
+    from stable_baselines3.common.utils import LinearSchedule
+
+    out = dict(kwargs)
+    for key in SCHEDULED:
+        value = out.get(key)
+        if not isinstance(value, dict):
+            continue
+        ends = value.get("linear")
+        if (set(value) != {"linear"} or not isinstance(ends, list) or len(ends) != 2
+                or not all(isinstance(v, int | float) and v > 0 for v in ends)):
+            raise TrainingConfigError(f"algo_kwargs.{key}: a number or {{linear: [start, end]}} "
+                                      f"with two positive numbers, got {value!r}")
+        out[key] = LinearSchedule(float(ends[0]), float(ends[1]), 1.0)
+    return out

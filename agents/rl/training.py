@@ -300,9 +300,9 @@ def _cpu_seconds() -> float:
 def build_model(config: TrainConfig, venv, tensorboard_log: Path | None):
     """The SB3 algorithm object for a configuration (untrained)."""
     from agents.rl.discount import TimedMaskableRolloutBuffer, TimedRolloutBuffer
-    from agents.rl.scratch import policy_kwargs
+    from agents.rl.scratch import algo_kwargs, policy_kwargs
 
-    kwargs = dict(config.algo_kwargs)
+    kwargs = algo_kwargs(config.algo_kwargs)
     if config.algo in ON_POLICY:
         kwargs["gamma"] = float(config.discount.gamma)
         if config.discount.mode == "elapsed":

@@ -77,7 +77,8 @@ def test_without_a_warm_start_the_scratch_settings_apply():
     assert warm.warm_start.enabled and not scratch.warm_start.enabled
     assert not warm.discount.average_cost and scratch.discount.average_cost
     assert warm.algo_kwargs["learning_rate"] == pytest.approx(5e-5)
-    assert scratch.algo_kwargs["learning_rate"] > 5e-5
+    start, end = scratch.algo_kwargs["learning_rate"]["linear"]  # n_model: falling linearly
+    assert start > 5e-5 and end < start
     assert scratch.vec_env == "dummy" and scratch.standardize_observations
     assert not warm.standardize_observations
     # What the scratch block leaves out still comes from the default block.
@@ -162,3 +163,18 @@ def test_without_a_warm_start_the_kept_model_is_the_cheapest_checkpoint(tmp_path
         evaluation.best_costs = kept
         assert evaluation._clearly_better(slightly_cheaper) is replaces
         assert not evaluation._clearly_better(kept + 0.5)  # dearer: never
+
+
+def test_linear_schedules_in_algo_kwargs():
+    from agents.rl.scratch import algo_kwargs
+
+    kwargs = algo_kwargs({"learning_rate": {"linear": [3e-4, 3e-5]}, "clip_range": 0.2,
+                          "n_steps": 64})
+    assert kwargs["clip_range"] == 0.2 and kwargs["n_steps"] == 64
+    rate = kwargs["learning_rate"]
+    assert rate(1.0) == pytest.approx(3e-4)  # progress remaining 1: the start
+    assert rate(0.5) == pytest.approx(1.65e-4)
+    assert rate(0.0) == pytest.approx(3e-5)
+    for bad in ({"linear": [3e-4]}, {"linear": [3e-4, -1]}, {"cosine": [1, 2]}):
+        with pytest.raises(TrainingConfigError, match="algo_kwargs.learning_rate"):
+            algo_kwargs({"learning_rate": bad})
