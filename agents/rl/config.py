@@ -21,6 +21,8 @@ MASKED = frozenset({"maskable_ppo"})
 ACTOR_CRITIC = frozenset({"maskable_ppo", "ppo", "a2c"})
 ON_POLICY = ACTOR_CRITIC
 HYPERPARAMS = Path(__file__).resolve().parent / "hyperparams"
+SCRATCH = "scratch"
+"""The block (top level, or inside a scenario's block) used only without a warm start."""
 RANKED_HEURISTICS = ("fifo", "priority", "cmu", "gcmu", "lqf", "sla", "cmu_theta", "maxweight")
 
 
@@ -34,6 +36,14 @@ class Discount:
     gamma: float | str = "auto"
     """Per-decision gamma (mode decision); `auto` matches the elapsed-time discount
     at the mean time between decisions of the best heuristic."""
+    average_cost: bool = False
+    """Relative values (mode elapsed): every step's reward less a running average reward
+    per minute times the step's minutes, so the critic learns how much better or worse
+    than average a state is, not the large discounted cost of any state
+    (agents/rl/discount.py)."""
+    average_cost_smoothing: float = 0.3
+    """Weight of each rollout's own reward per minute in the running average (1: that
+    rollout's alone)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,9 @@ class TrainConfig:
     reward_scale: float | str = "auto"
     """Multiplies the env reward; `auto` makes discounted returns about -1 under the
     best heuristic."""
+    standardize_observations: bool = False
+    """The network's first layer standardises each feature by its mean and spread on the
+    best heuristic's demonstration days (agents/rl/scratch.py `Standardize`)."""
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -156,16 +169,46 @@ def _section(cls: type, data: Any, where: str) -> Any:
     return cls(**data)
 
 
+def _block(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    block = data.get(name) or {}
+    if not isinstance(block, dict):
+        raise TrainingConfigError(f"{where}: {name}: expected a mapping")
+    return block
+
+
+def _layers(data: dict[str, Any], scenario: str, overrides: dict[str, Any],
+            where: str) -> dict[str, Any]:
+    """default, scenario and overrides; without a warm start: default, `scratch`, scenario,
+    the scenario's own `scratch`, overrides (a run from scratch wants other settings)."""
+    own = dict(_block(data, scenario, where))
+    own_scratch = _block(own, SCRATCH, f"{where}: {scenario}")
+    own.pop(SCRATCH, None)
+    merged = _merge(_merge(data["default"], own), overrides)
+    if _warm_start_enabled(merged):
+        return merged
+    layers = (_block(data, SCRATCH, where), own, own_scratch, overrides)
+    merged = data["default"]
+    for layer in layers:
+        merged = _merge(merged, layer)
+    return merged
+
+
+def _warm_start_enabled(merged: dict[str, Any]) -> bool:
+    warm_start = merged.get("warm_start")
+    enabled = warm_start.get("enabled", True) if isinstance(warm_start, dict) else True
+    return enabled is not False
+
+
 def resolve_config(scenario: Scenario, algo: str = "maskable_ppo", *,
                    timesteps: int | None = None, seed: int | None = None,
                    overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """The configuration for a scenario: default block, scenario block, then overrides."""
+    """The configuration for a scenario: default block, scenario block, then overrides;
+    with the warm start disabled, the `scratch` blocks too (see `_layers`)."""
     if algo not in ALGOS:
         raise TrainingConfigError(f"--algo: unknown algorithm {algo!r} (known: {', '.join(ALGOS)})")
     data = load_hyperparameters(algo)
     where = f"{HYPERPARAMS / (algo + '.yaml')}"
-    merged = _merge(data["default"], data.get(scenario.name) or {})
-    merged = _merge(merged, overrides or {})
+    merged = _layers(data, scenario.name, overrides or {}, where)
     if timesteps is not None:
         merged["timesteps"] = timesteps
     if seed is not None:
@@ -200,6 +243,11 @@ def _validate(config: TrainConfig) -> None:
             f"discount.mode: elapsed or decision, got {config.discount.mode!r}")
     if config.discount.mode == "elapsed" and config.algo not in ON_POLICY:
         raise TrainingConfigError(f"discount.mode: {config.algo} supports only `decision`")
+    if config.discount.average_cost and config.discount.mode != "elapsed":
+        raise TrainingConfigError("discount.average_cost: needs discount.mode elapsed")
+    if not 0 < config.discount.average_cost_smoothing <= 1:
+        raise TrainingConfigError("discount.average_cost_smoothing: must be in (0, 1], got "
+                                  f"{config.discount.average_cost_smoothing!r}")
     from agents.heuristics import HEURISTICS
 
     if config.warm_start.teacher not in ("heuristic", "tuned_index"):

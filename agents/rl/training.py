@@ -107,6 +107,9 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
                                     teaching, prices, log, progress_bar)
 
     # -- the envs, the model and its warm start ----------------------------------------
+    from agents.rl.scratch import standardized
+
+    config = standardized(config, demos.obs)  # if it asks for standardised features
     venv, eval_env = _envs(scenario, config, eval_days, prices)
     model = build_model(config, venv, out / "tensorboard")
     report: dict[str, Any] = {}
@@ -122,7 +125,7 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     _save_config(out / "config.yaml", scenario, config, costs, report)
 
     # -- learning, then the kept model --------------------------------------------------
-    evaluation, callbacks = _callbacks(config, eval_env, out, verbose)
+    evaluation, callbacks = _callbacks(config, eval_env, out, verbose, teaching)
     learn_started, cpu_started = time.perf_counter(), _cpu_seconds()
     model.learn(config.timesteps, callback=callbacks, progress_bar=progress_bar,
                 tb_log_name=config.algo)
@@ -279,7 +282,7 @@ def _teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float
             "eval_days_cost_per_hour": round(_index_cost(scenario, tuned, eval_days), 4)}
 
 
-def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int):
+def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int, teaching: bool = True):
     from stable_baselines3.common.callbacks import CheckpointCallback
 
     from agents.rl.callbacks import DayCostEvalCallback
@@ -289,7 +292,9 @@ def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int):
     evaluation = DayCostEvalCallback(
         eval_env, use_masking=config.algo in MASKED, n_eval_episodes=config.evaluation.days,
         eval_freq=max(1, config.evaluation.every // per_env), log_path=str(out),
-        best_model_save_path=str(out / "best"), deterministic=True, verbose=verbose, warn=False)
+        best_model_save_path=str(out / "best"), deterministic=True, verbose=verbose, warn=False,
+        # No warm start to protect: keep the evaluated checkpoint with the lowest mean cost.
+        replace_level=0.05 if teaching else 1.0)
     callbacks = [evaluation, CheckpointCallback(max(1, config.checkpoint_every // per_env),
                                                 str(out / "checkpoints"), name_prefix="model")]
     if config.discount.mode == "elapsed":
@@ -322,8 +327,9 @@ def _cpu_seconds() -> float:
 def build_model(config: TrainConfig, venv, tensorboard_log: Path | None):
     """The SB3 algorithm object for a configuration (untrained)."""
     from agents.rl.discount import TimedMaskableRolloutBuffer, TimedRolloutBuffer
+    from agents.rl.scratch import algo_kwargs, policy_kwargs
 
-    kwargs = dict(config.algo_kwargs)
+    kwargs = algo_kwargs(config.algo_kwargs)
     if config.algo in ON_POLICY:
         kwargs["gamma"] = float(config.discount.gamma)
         if config.discount.mode == "elapsed":
@@ -331,12 +337,16 @@ def build_model(config: TrainConfig, venv, tensorboard_log: Path | None):
                                               else TimedRolloutBuffer)
             kwargs["rollout_buffer_kwargs"] = {
                 "half_life_minutes": config.discount.half_life_minutes}
+            if config.discount.average_cost:  # relative values (agents/rl/discount.py)
+                kwargs["rollout_buffer_kwargs"].update(
+                    average_cost=True,
+                    average_cost_smoothing=config.discount.average_cost_smoothing)
     else:
         kwargs["gamma"] = float(config.discount.gamma)
     return algorithm_class(config.algo)(
         "MlpPolicy", venv, seed=config.seed, device="cpu", verbose=0,
         tensorboard_log=str(tensorboard_log) if tensorboard_log else None,
-        policy_kwargs=dict(config.policy_kwargs) or None, **kwargs)
+        policy_kwargs=policy_kwargs(config.policy_kwargs) or None, **kwargs)
 
 
 def algorithm_class(algo: str):
