@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-go venv lint speed clean
+.PHONY: demo test test-go venv lint speed clean learning
 
 venv: $(STAMP)
 
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/python -m experiments.demo
+
+# The learners' table (results/learning/, docs/learning.md): about two hours on 2 cores.
+learning: venv
+	$(BIN)/python -m experiments.learning_table \
+	    --train fintech_day,retail_bank_day,n_model,keep_free,w_model \
+	    --scratch n_model,keep_free,w_model
 
 test: venv
 	$(BIN)/python -m pytest -n 2 --durations=15

@@ -5,7 +5,9 @@
 2. the exact optimum of n_model (`routelab solve`);
 3. export the best heuristic of fintech_day and the optimum of n_model as
    lookup tables with their fidelity: results/tables/;
-4. train a policy for fintech_day (`routelab train`, default settings),
+4. train a policy for fintech_day (`routelab train`, default settings but
+   `--no-improve`: rollout improvement adds about 20 minutes of CPU on two
+   cores; its results are in results/learning/, made by `make learning`),
    export it as a lookup table, and end with its report against every
    heuristic on the same seeds (results/learned/report.html).
 Each step is the command a user would type, printed before it runs. The demo
@@ -59,7 +61,8 @@ def main() -> int:
           "--out", str(RESULTS / "tables" / "n_model-optimal.json"), "--force"])
     model = RESULTS / "runs" / "train" / DEFAULT_SCENARIO / "demo" / "model.zip"
     step(f"Train a routing policy for {DEFAULT_SCENARIO}",
-         ["train", DEFAULT_SCENARIO, "--out", str(model.parent), "--eval-seeds", "0"])
+         ["train", DEFAULT_SCENARIO, "--out", str(model.parent), "--eval-seeds", "0",
+          "--no-improve"])
     step("The learned policy as a lookup table",
          ["export", f"model:{model}", "--scenario", DEFAULT_SCENARIO,
           "--out", str(RESULTS / "tables" / f"{DEFAULT_SCENARIO}-learned.json"), "--force",

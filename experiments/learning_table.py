@@ -1,8 +1,13 @@
 """The learners against their teacher, the heuristics and the optimum, from `routelab train` folders.
 
     python -m experiments.learning_table RUN_DIR [RUN_DIR ...] [--out results/learning]
+    python -m experiments.learning_table --train fintech_day,retail_bank_day,n_model,keep_free,w_model \
+        --scratch n_model,keep_free,w_model          (`make learning`: the trainings first)
 
-Each RUN_DIR is the output of one `routelab train` run (with --eval-seeds N):
+With --train / --scratch it first runs `routelab train S --out RUNS/S` (the
+default learner) and `routelab train S --warm-start none --out RUNS/S-scratch`
+(PPO from scratch) for each scenario, RUNS being --runs (results/runs/learning,
+ignored by git); on two cores that takes about two hours. Each RUN_DIR is the output of one `routelab train` run (with --eval-seeds N):
 its evaluation.csv holds, per seed 0..N-1, the model, the tuned index rule
 (`tuned_index`, where the run tuned one), every heuristic and, where the
 solver applies, `optimal`. For every run this writes one row per policy: cost
@@ -37,7 +42,7 @@ def run_rows(run: Path) -> list[dict]:
     learner = LEARNER[warm] if config["improve"]["enabled"] or not warm else "warm start + PPO"
     heuristics = [h for h in HEURISTICS if h != "random" and h in costs]
     best = min(heuristics, key=lambda h: costs[h].mean())
-    command = f"routelab train {scenario} --out {run}" + ("" if warm else " --warm-start none")
+    command = f"routelab train {scenario}" + ("" if warm else " --warm-start none")
     result = config.get("result") or {}
     rows = []
     for policy, label in (("model", learner), ("tuned_index", "tuned index rule"),
@@ -80,10 +85,27 @@ def markdown(table: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("runs", nargs="*", type=Path)
+    parser.add_argument("--train", default="", help="scenarios to train the default learner on")
+    parser.add_argument("--scratch", default="", help="scenarios to train PPO from scratch on")
+    parser.add_argument("--runs-dir", type=Path, default=Path("results/runs/learning"))
     parser.add_argument("--out", type=Path, default=Path("results/learning"))
     args = parser.parse_args(argv)
-    rows = [row for run in args.runs for row in run_rows(run)]
+    runs = list(args.runs)
+    from experiments.cli import main as routelab
+
+    for names, suffix, extra in ((args.train, "", []),
+                                 (args.scratch, "-scratch", ["--warm-start", "none"])):
+        for name in filter(None, names.split(",")):
+            out = args.runs_dir / f"{name}{suffix}"
+            command = ["train", name, "--out", str(out), "--eval-seeds", "10", "--quiet", *extra]
+            print("routelab " + " ".join(command), flush=True)
+            if routelab(command) != 0:
+                raise SystemExit(f"routelab {' '.join(command)} failed")
+            runs.append(out)
+    if not runs:
+        parser.error("give training folders, or --train / --scratch scenarios")
+    rows = [row for run in runs for row in run_rows(run)]
     table = pd.DataFrame(rows).drop_duplicates(["scenario", "policy"])
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(table, args.out / "learning.csv")
