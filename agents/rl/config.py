@@ -60,7 +60,7 @@ class WarmStart:
     teacher: str = "heuristic"
     """`heuristic`: clone the best heuristic; `tuned_index`: clone an index rule (weight per
     ticket type x service rate) whose weights are tuned on training days first
-    (agents/sb3_teacher.py)."""
+    (agents/rl/teacher.py)."""
     tune_days: int = 6
     """Training days every candidate index rule is judged on (tuned_index)."""
 

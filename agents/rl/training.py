@@ -4,7 +4,7 @@ The hyperparameters live in agents/hyperparams/<algo>.yaml, one block per
 scenario name over a `default` block. `resolve_config` reads and validates
 them once into a frozen `TrainConfig`; `train` builds everything from it and
 writes the model, the resolved configuration and the evaluation log into one
-folder. torch is imported here (and in agents/learned.py, agents/sb3_*.py) only.
+folder. torch is imported in agents/rl/ only.
 
 Notes on the choices (measurements in the train report of this change):
 
@@ -14,7 +14,7 @@ Notes on the choices (measurements in the train report of this change):
   horizon of minutes at the peak and of hours at night, while the effects of
   a routing choice (a service, a caller's patience) last about as long in
   minutes at any hour. The on-policy buffers discount step k by
-  0.5 ** (minutes_k / half_life) in GAE (agents/sb3_discount.py). DQN keeps
+  0.5 ** (minutes_k / half_life) in GAE (agents/rl/discount.py). DQN keeps
   SB3's constant gamma, matched to the mean step.
 - The end of the day is terminal for learning (the env says truncated, as the
   contract wants): after the drain nothing costs anything, so bootstrapping
@@ -23,16 +23,20 @@ Notes on the choices (measurements in the train report of this change):
   discounted cost-to-go on the same days, driven with the same exploration
   (label smoothing) the clone will use, so PPO starts from a calibrated
   critic. The teacher is an index rule tuned on training days
-  (agents/sb3_teacher.py), which beats every fixed heuristic on fintech_day.
+  (agents/rl/teacher.py), which beats every fixed heuristic on fintech_day.
 - Objective sla: the teacher is tuned for cost subject to the service-level
   targets (agents/index/tune.py, dual ascent), and the prices it ends with
   (one per ticket type, per missed ticket) are charged in the reward and in
   the demonstrations' returns (agents/rl/envs.py `SlaPenalty`); models are
   then judged on the held-out days by cost plus priced misses.
-- PPO fine-tuning rarely beats its warm start within the budget (advantage
+- Rollout improvement (agents/rl/dagger.py) then takes the network past its
+  teacher: a conservative rollout of the teacher labels the states the
+  network visits, the actor is fitted to the labels, and a round is kept only
+  if it is cheaper on held-out days by a paired interval below zero.
+- PPO fine-tuning rarely beats its start within the budget (advantage
   noise from the day's randomness swamps the value of single decisions), so
-  the kept model is the warm start unless a later checkpoint is cheaper on
-  the held-out evaluation days by a paired test (agents/sb3_callbacks.py).
+  the kept model is the start unless a later checkpoint is cheaper on
+  the held-out evaluation days by a paired test (agents/rl/callbacks.py).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import numpy as np
 import yaml
 
 from agents.rl.config import ACTOR_CRITIC, MASKED, ON_POLICY, RANKED_HEURISTICS, TrainConfig
+from agents.rl.teacher import improve_network, sla_record, teacher_record, tune_teacher
 from sim.atomic import write_atomic, write_text
 from sim.env import action_names
 from sim.observation import ObservationBuilder
@@ -100,7 +105,7 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     costs = _rank_heuristics(scenario, eval_days, log, progress_bar)
     best = next(iter(costs))
     teaching = config.warm_start.enabled and config.algo in ACTOR_CRITIC
-    tuned = _tune_teacher(scenario, config, out, log, progress_bar) if config.objective == "sla" or (
+    tuned = tune_teacher(scenario, config, out, log, progress_bar) if config.objective == "sla" or (
         teaching and config.warm_start.teacher == "tuned_index") else None
     prices = tuned.multipliers if config.objective == "sla" and tuned is not None else None
     config, demos = _demonstrations(scenario, config, best, tuned if teaching else None,
@@ -116,12 +121,12 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     if teaching:
         report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log,
                              progress_bar)
-        report["teacher"] = _teacher_record(scenario, tuned, best, costs, eval_days)
+        report["teacher"] = teacher_record(scenario, tuned, best, costs, eval_days)
         if config.improve.enabled and config.objective == "cost":
-            report["improve"] = _improve(model, scenario, config, tuned, best, log, progress_bar,
+            report["improve"] = improve_network(model, scenario, config, tuned, best, log, progress_bar,
                                          backend, address)
     if prices is not None:
-        report["sla"] = _sla_record(scenario, tuned)
+        report["sla"] = sla_record(scenario, tuned)
     _save_config(out / "config.yaml", scenario, config, costs, report)
 
     # -- learning, then the kept model --------------------------------------------------
@@ -156,47 +161,6 @@ def _rank_heuristics(scenario: Scenario, eval_days: list[int], log,
     costs = simulated_costs(scenario, eval_days, RANKED_HEURISTICS, progress=progress)
     log("  " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
     return costs
-
-
-def _tune_teacher(scenario: Scenario, config: TrainConfig, out: Path, log, progress: bool):
-    """The tuned index rule (for the objective), also written as teacher.json (index:PATH)."""
-    from agents.index.rule import rule_document
-    from agents.index.tune import tune_index
-    from agents.progress import PlannedBar
-    from sim.atomic import write_json
-
-    days = config.warm_start.tune_days
-    log(f"tuning an index rule ({config.objective}) on {days} training days ...")
-    bar = PlannedBar("tuning the index rule", disable=not progress)
-    try:
-        tuned = tune_index(scenario, training_days(config.seed + 1, days), workers=config.n_envs,
-                           reservations=not config.work_conserving, objective=config.objective,
-                           progress=bar)
-    finally:
-        bar.close()
-    write_json(rule_document(scenario, tuned.rule, tuning={
-        "objective": tuned.objective, "training_days": days, "training_days_seed": config.seed,
-        "cost_per_hour": round(tuned.cost_per_hour, 4), **_sla_record(scenario, tuned)}),
-        out / "teacher.json")
-    held = "".join(f", {kind} {dict(_nonzero(scenario, values))}"
-                   for kind, values in (("queue reserve", tuned.reserve),
-                                        ("keep free", tuned.keep_free)) if values)
-    log(f"  from {tuned.start}, {tuned.evaluations} rules tried: weights {tuned.weights}"
-        f"{held}, cost/h {tuned.cost_per_hour:.1f} on those days")
-    if tuned.objective == "sla":
-        log(f"  targets {'met' if tuned.feasible else 'not all met'} on those days (total "
-            f"shortfall {tuned.shortfall:.3f}); price of a miss per type {tuned.multipliers}")
-    return tuned
-
-
-def _sla_record(scenario: Scenario, tuned) -> dict[str, Any]:
-    if tuned is None or tuned.objective != "sla":
-        return {}
-    names = scenario.type_names
-    return {"feasible": tuned.feasible, "shortfall": round(tuned.shortfall, 4),
-            "multipliers": dict(zip(names, tuned.multipliers, strict=True)),
-            "service_levels": {n: round(v, 4) for n, v in zip(names, tuned.service_levels,
-                                                              strict=True)}}
 
 
 def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
@@ -250,38 +214,6 @@ def _warm_start(model, demos, config: TrainConfig, source: str, log,
     return report
 
 
-def _improve(model, scenario: Scenario, config: TrainConfig, tuned, best: str, log,
-             progress: bool, backend: str, address: str | None) -> list[dict[str, Any]]:
-    """Rounds of rollout improvement over the teacher, distilled into the actor."""
-    from dataclasses import asdict
-
-    from agents.rl.dagger import ImproveSettings, improve
-    from agents.rl.warmstart import make_teacher
-
-    teacher = make_teacher(best, tuned.weights if tuned else None, tuned.reserve if tuned else None,
-                           tuned.keep_free if tuned else None)
-    im = config.improve
-    settings = ImproveSettings(im.rounds, im.days, im.forks, im.horizon_minutes, im.z, im.base,
-                               im.eval_days,
-                               im.epochs, im.batch_size, im.learning_rate, config.n_envs,
-                               config.seed, config.work_conserving, backend, address)
-    return [asdict(r) for r in improve(model, scenario, teacher, settings, log=log,
-                                       progress=progress)]
-
-
-def _teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float],
-                    eval_days: list[int]) -> dict[str, Any]:
-    if tuned is None:
-        return {"rule": best, "eval_days_cost_per_hour": round(costs[best], 4)}
-    return {"rule": "tuned_index",
-            "weights": dict(zip(scenario.type_names, tuned.weights, strict=True)),
-            "queue_reserve": dict(_nonzero(scenario, tuned.reserve)),
-            "keep_free": dict(_nonzero(scenario, tuned.keep_free)),
-            "start": tuned.start, "tuning_cost_per_hour": round(tuned.cost_per_hour, 4),
-            "rules_tried": tuned.evaluations,
-            "eval_days_cost_per_hour": round(_index_cost(scenario, tuned, eval_days), 4)}
-
-
 def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int, teaching: bool = True):
     from stable_baselines3.common.callbacks import CheckpointCallback
 
@@ -300,19 +232,6 @@ def _callbacks(config: TrainConfig, eval_env, out: Path, verbose: int, teaching:
     if config.discount.mode == "elapsed":
         callbacks.insert(0, RecordElapsed())
     return evaluation, callbacks
-
-
-def _index_cost(scenario: Scenario, tuned, days: list[int]) -> float:
-    from agents.index.rule import IndexRule
-    from agents.index.tune import rule_cost
-
-    return rule_cost(scenario, IndexRule(tuned.weights, tuned.reserve, tuned.keep_free), days)
-
-
-def _nonzero(scenario: Scenario, values: list[int] | None) -> list[tuple[str, int]]:
-    """`type->group: value` for the pairs with a reservation."""
-    return [(label, int(v)) for label, v in zip(action_names(scenario), values or [],
-                                                strict=False) if v]
 
 
 def _cpu_seconds() -> float:
