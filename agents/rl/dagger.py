@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ import torch as th
 from agents.parallel import Pool
 from agents.progress import steps
 from agents.rl.student import Actor, LabelJob, Labels, judge_day, label_day
+from sim.atomic import write_atomic
 from sim.decision import Policy
 from sim.intervals import paired_interval
 from sim.scenario import Scenario
@@ -87,8 +89,13 @@ class RoundRecord:
 
 
 def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSettings, *,
-            log: Callable[[str], None] = print, progress: bool = False) -> list[RoundRecord]:
-    """Rounds of rollout labelling and fitting on `model`'s actor; leaves the best kept."""
+            log: Callable[[str], None] = print, progress: bool = False,
+            labels_file: Path | None = None) -> list[RoundRecord]:
+    """Rounds of rollout labelling and fitting on `model`'s actor; leaves the best kept.
+
+    `labels_file` (an .npz) receives every round's labels as they grow, for
+    refitting offline: obs, masks, own, expert, advantage.
+    """
     import time
 
     policy = model.policy
@@ -111,6 +118,8 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
                               wrap=_bar(f"rollout labels, round {r + 1}", len(jobs), progress))
         label_seconds = time.perf_counter() - started
         labels = Labels.join(parts)
+        if labels_file is not None:
+            write_atomic(labels_file, lambda tmp, labels=labels: _save_labels(tmp, labels))
         fit = fit_choices(policy, labels, epochs=settings.epochs,
                              batch_size=settings.batch_size,
                              learning_rate=settings.learning_rate, seed=settings.seed + r)
@@ -140,6 +149,12 @@ def _judge(scenario: Scenario, actor: Actor, teacher: Policy, days: list[int],
               address=settings.address) as pool:
         results = pool.map(judge_day, jobs, wrap=_bar("judging the student", len(jobs), progress))
     return [r.cost_per_hour for r in results]
+
+
+def _save_labels(path: Path, labels: Labels) -> None:
+    with open(path, "wb") as file:
+        np.savez_compressed(file, obs=labels.obs, masks=labels.masks, own=labels.own,
+                            expert=labels.expert, advantage=labels.advantage)
 
 
 def _bar(description: str, total: int, progress: bool) -> Callable[[Any], Any]:

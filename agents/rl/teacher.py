@@ -59,8 +59,10 @@ def sla_record(scenario: Scenario, tuned) -> dict[str, Any]:
 
 
 def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best: str, log,
-             progress: bool, backend: str, address: str | None) -> list[dict[str, Any]]:
-    """Rounds of rollout improvement over the teacher, distilled into the actor."""
+                    progress: bool, backend: str, address: str | None,
+                    out: Path) -> list[dict[str, Any]]:
+    """Rounds of rollout improvement over the teacher, distilled into the actor; the
+    labels go to OUT/improve_labels.npz."""
     from dataclasses import asdict
 
     from agents.rl.dagger import ImproveSettings, improve
@@ -74,7 +76,7 @@ def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best:
                                im.epochs, im.batch_size, im.learning_rate, config.n_envs,
                                config.seed, config.work_conserving, backend, address)
     return [asdict(r) for r in improve(model, scenario, teacher, settings, log=log,
-                                       progress=progress)]
+                                       progress=progress, labels_file=out / "improve_labels.npz")]
 
 
 def teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float],

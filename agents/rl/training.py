@@ -123,8 +123,8 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
                              progress_bar)
         report["teacher"] = teacher_record(scenario, tuned, best, costs, eval_days)
         if config.improve.enabled and config.objective == "cost":
-            report["improve"] = improve_network(model, scenario, config, tuned, best, log, progress_bar,
-                                         backend, address)
+            report["improve"] = improve_network(model, scenario, config, tuned, best, log,
+                                                progress_bar, backend, address, out)
     if prices is not None:
         report["sla"] = sla_record(scenario, tuned)
     _save_config(out / "config.yaml", scenario, config, costs, report)

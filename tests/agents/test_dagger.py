@@ -94,7 +94,8 @@ def test_the_fit_learns_where_the_expert_overrules_despite_label_noise() -> None
     assert report["kept_epoch"] >= 1
 
 
-def test_a_round_keeps_the_new_student_only_if_it_is_cheaper_on_the_held_out_days() -> None:
+def test_a_round_keeps_the_new_student_only_if_it_is_cheaper_on_the_held_out_days(
+        tmp_path) -> None:
     from agents.rl.dagger import ImproveSettings, _judge, improve
 
     scenario = _short("n_model", 4)
@@ -104,8 +105,11 @@ def test_a_round_keeps_the_new_student_only_if_it_is_cheaper_on_the_held_out_day
                                base="teacher", eval_days=3, epochs=2, batch_size=64,
                                learning_rate=1e-3, workers=1, seed=0, work_conserving=False)
     before = {k: v.clone() for k, v in model.policy.state_dict().items()}
-    (record,) = improve(model, scenario, teacher, settings, log=lambda _: None)
+    (record,) = improve(model, scenario, teacher, settings, log=lambda _: None,
+                        labels_file=tmp_path / "labels.npz")
     assert record.labels > 0
+    saved = np.load(tmp_path / "labels.npz")
+    assert len(saved["expert"]) == record.labels and saved["obs"].shape[0] == record.labels
     after = _judge(scenario, Actor.of(model.policy), teacher, [1000, 1001, 1002], settings, False)
     expected = record.cost_per_hour if record.kept else record.incumbent_cost_per_hour
     assert np.mean(after) == pytest.approx(expected, rel=1e-12)
