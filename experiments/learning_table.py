@@ -39,7 +39,8 @@ def run_rows(run: Path) -> list[dict]:
     costs = runs.pivot(index="seed", columns="policy", values="cost_per_hour")
     scenario = config["scenario"]
     warm = bool(config["warm_start"]["enabled"])
-    learner = LEARNER[warm] if config["improve"]["enabled"] or not warm else "warm start + PPO"
+    improved = bool((config.get("improve") or {}).get("enabled", False))
+    learner = LEARNER[warm] if improved or not warm else "warm start + PPO"
     heuristics = [h for h in HEURISTICS if h != "random" and h in costs]
     best = min(heuristics, key=lambda h: costs[h].mean())
     command = f"routelab train {scenario}" + ("" if warm else " --warm-start none")
