@@ -101,7 +101,7 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
     policy = model.policy
     eval_days = held_out_days(settings.eval_days)
     incumbent = _judge(scenario, Actor.of(policy), teacher, eval_days, settings, progress)
-    kept_state = {k: v.clone() for k, v in policy.state_dict().items()}
+    kept_state = _copy_state(policy)
     records: list[RoundRecord] = []
     parts: list[Labels] = []
     days = training_days(settings.seed, settings.days * settings.rounds, stream=LABEL_STREAM)
@@ -120,9 +120,8 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
         labels = Labels.join(parts)
         if labels_file is not None:
             write_atomic(labels_file, lambda tmp, labels=labels: _save_labels(tmp, labels))
-        fit = fit_choices(policy, labels, epochs=settings.epochs,
-                             batch_size=settings.batch_size,
-                             learning_rate=settings.learning_rate, seed=settings.seed + r)
+        fit = fit_choices(policy, labels, epochs=settings.epochs, batch_size=settings.batch_size,
+                          learning_rate=settings.learning_rate, seed=settings.seed + r)
         costs = _judge(scenario, Actor.of(policy), teacher, eval_days, settings, progress)
         interval, _ = paired_interval(costs, incumbent)
         kept = interval.high < 0
@@ -138,7 +137,7 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
             policy.load_state_dict(kept_state)
             break
         incumbent = costs
-        kept_state = {k: v.clone() for k, v in policy.state_dict().items()}
+        kept_state = _copy_state(policy)
     return records
 
 
@@ -149,6 +148,10 @@ def _judge(scenario: Scenario, actor: Actor, teacher: Policy, days: list[int],
               address=settings.address) as pool:
         results = pool.map(judge_day, jobs, wrap=_bar("judging the student", len(jobs), progress))
     return [r.cost_per_hour for r in results]
+
+
+def _copy_state(policy: Any) -> dict[str, th.Tensor]:
+    return {k: v.clone() for k, v in policy.state_dict().items()}
 
 
 def _save_labels(path: Path, labels: Labels) -> None:
@@ -190,7 +193,7 @@ def fit_choices(policy: Any, labels: Labels, *, epochs: int, batch_size: int,
             return float(loss_of(check)) if held else math.nan
 
     best_loss, best_epoch, epoch = held_loss(), 0, 0
-    best_state = {k: v.clone() for k, v in policy.state_dict().items()}
+    best_state = _copy_state(policy)
     for epoch in range(1, epochs + 1):
         policy.set_training_mode(True)
         shuffled = rng.permutation(fit)
@@ -204,7 +207,7 @@ def fit_choices(policy: Any, labels: Labels, *, epochs: int, batch_size: int,
         current = held_loss()
         if not held or current < best_loss:
             best_loss, best_epoch = current, epoch
-            best_state = {k: v.clone() for k, v in policy.state_dict().items()}
+            best_state = _copy_state(policy)
         elif epoch - best_epoch >= patience:
             break
     policy.load_state_dict(best_state)
