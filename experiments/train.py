@@ -62,8 +62,11 @@ def run(scenario: str, algo: str, timesteps: int | None, seed: int, out: Path | 
     judged = "cost/h + priced misses" if config.objective == "sla" else "cost/h"
     click.echo(f"trained in {result.wall_seconds / 60:.1f} min; best {judged} on the held-out "
                f"evaluation days {result.best_eval_cost:.2f}")
+    teacher = result.warm_start.get("teacher")
+    if teacher is not None:
+        teacher = {**teacher, "improve_rounds": result.warm_start.get("improve", [])}
     learning_curve(out / "evaluations.npz", result.heuristic_costs, spec.name,
-                   out / "learning_curve.png", teacher=result.warm_start.get("teacher"),
+                   out / "learning_curve.png", teacher=teacher,
                    kept_at=result.kept_at_timesteps, objective=config.objective)
     if eval_seeds:
         compare(spec, out, eval_seeds, quiet)
@@ -141,6 +144,13 @@ def learning_curve(npz: Path, heuristic_costs: dict[str, float], scenario: str, 
     steps, costs = log["timesteps"], np.asarray(log["cost_per_hour"], dtype=float)
     figure, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     ax.plot(steps, costs.mean(axis=1), "o-", color="#1f77b4", label="learned (deterministic)")
+    rounds = [r for r in (teacher or {}).get("improve_rounds", []) if r.get("kept")]
+    if len(steps):
+        start = "the teacher's clone" + (f" + {len(rounds)} kept round(s) of rollout improvement"
+                                          if rounds else "")
+        ax.annotate(f"start: {start}", (steps[0], costs[0].mean()), textcoords="offset points",
+                    xytext=(4, 12), fontsize=8, color="#1f77b4",
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     if kept_at is not None and kept_at in list(steps):
         kept = list(steps).index(kept_at)
         ax.plot([kept_at], [costs[kept].mean()], "*", ms=16, color="#1f77b4",
