@@ -140,9 +140,6 @@ class RolloutPolicy:
         self.windows += len(seeds)
         return costs
 
-    def window_cost(self, model: Forkable, action: int, seeds: Sequence[int]) -> float:
-        """Mean cost over `horizon_minutes` of `action` then the base, over forks of `seeds`."""
-        return float(np.mean(self.window_costs(model, action, seeds)))
 
 
 def choose(candidates: Sequence[int], costs: np.ndarray, own: int, z: float) -> int:

@@ -96,15 +96,24 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
     `labels_file` (an .npz) receives every round's labels as they grow, for
     refitting offline: obs, masks, own, expert, advantage.
     """
+    eval_days = held_out_days(settings.eval_days)
+    days = training_days(settings.seed, settings.days * settings.rounds, stream=LABEL_STREAM)
+    with Pool(settings.workers, max(len(eval_days), settings.days), backend=settings.backend,
+              address=settings.address) as pool:
+        return _rounds(model, scenario, teacher, settings, pool, eval_days, days, log, progress,
+                       labels_file)
+
+
+def _rounds(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSettings,
+            pool: Pool, eval_days: list[int], days: list[int], log: Callable[[str], None],
+            progress: bool, labels_file: Path | None) -> list[RoundRecord]:
     import time
 
     policy = model.policy
-    eval_days = held_out_days(settings.eval_days)
-    incumbent = _judge(scenario, Actor.of(policy), teacher, eval_days, settings, progress)
+    incumbent = _judge(pool, scenario, Actor.of(policy), teacher, eval_days, settings, progress)
     kept_state = _copy_state(policy)
     records: list[RoundRecord] = []
     parts: list[Labels] = []
-    days = training_days(settings.seed, settings.days * settings.rounds, stream=LABEL_STREAM)
     for r in range(settings.rounds):
         started = time.perf_counter()
         actor = Actor.of(policy)
@@ -112,17 +121,15 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
         jobs = [LabelJob(scenario, day, actor, teacher, settings.forks, settings.horizon_minutes,
                          settings.seed + 1000 * r + i, settings.work_conserving, settings.z, base)
                 for i, day in enumerate(days[r * settings.days:(r + 1) * settings.days])]
-        with Pool(settings.workers, len(jobs), backend=settings.backend,
-                  address=settings.address) as pool:
-            parts += pool.map(label_day, jobs,
-                              wrap=_bar(f"rollout labels, round {r + 1}", len(jobs), progress))
+        parts += pool.map(label_day, jobs,
+                          wrap=_bar(f"rollout labels, round {r + 1}", len(jobs), progress))
         label_seconds = time.perf_counter() - started
         labels = Labels.join(parts)
         if labels_file is not None:
             write_atomic(labels_file, lambda tmp, labels=labels: _save_labels(tmp, labels))
         fit = fit_choices(policy, labels, epochs=settings.epochs, batch_size=settings.batch_size,
                           learning_rate=settings.learning_rate, seed=settings.seed + r)
-        costs = _judge(scenario, Actor.of(policy), teacher, eval_days, settings, progress)
+        costs = _judge(pool, scenario, Actor.of(policy), teacher, eval_days, settings, progress)
         interval, _ = paired_interval(costs, incumbent)
         kept = interval.high < 0
         records.append(RoundRecord(r + 1, len(labels), float(np.mean(costs)),
@@ -141,12 +148,10 @@ def improve(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
     return records
 
 
-def _judge(scenario: Scenario, actor: Actor, teacher: Policy, days: list[int],
+def _judge(pool: Pool, scenario: Scenario, actor: Actor, teacher: Policy, days: list[int],
            settings: ImproveSettings, progress: bool) -> list[float]:
     jobs = [(scenario, day, actor, teacher, settings.work_conserving) for day in days]
-    with Pool(settings.workers, len(jobs), backend=settings.backend,
-              address=settings.address) as pool:
-        results = pool.map(judge_day, jobs, wrap=_bar("judging the student", len(jobs), progress))
+    results = pool.map(judge_day, jobs, wrap=_bar("judging the student", len(jobs), progress))
     return [r.cost_per_hour for r in results]
 
 

@@ -71,10 +71,12 @@ def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best:
     teacher = make_teacher(best, tuned.weights if tuned else None, tuned.reserve if tuned else None,
                            tuned.keep_free if tuned else None)
     im = config.improve
-    settings = ImproveSettings(im.rounds, im.days, im.forks, im.horizon_minutes, im.z, im.base,
-                               im.eval_days,
-                               im.epochs, im.batch_size, im.learning_rate, config.n_envs,
-                               config.seed, config.work_conserving, backend, address)
+    settings = ImproveSettings(
+        rounds=im.rounds, days=im.days, forks=im.forks, horizon_minutes=im.horizon_minutes,
+        z=im.z, base=im.base, eval_days=im.eval_days, epochs=im.epochs,
+        batch_size=im.batch_size, learning_rate=im.learning_rate, workers=config.n_envs,
+        seed=config.seed, work_conserving=config.work_conserving, backend=backend,
+        address=address)
     return [asdict(r) for r in improve(model, scenario, teacher, settings, log=log,
                                        progress=progress, labels_file=out / "improve_labels.npz")]
 

@@ -110,7 +110,11 @@ def test_a_round_keeps_the_new_student_only_if_it_is_cheaper_on_the_held_out_day
     assert record.labels > 0
     saved = np.load(tmp_path / "labels.npz")
     assert len(saved["expert"]) == record.labels and saved["obs"].shape[0] == record.labels
-    after = _judge(scenario, Actor.of(model.policy), teacher, [1000, 1001, 1002], settings, False)
+    from agents.parallel import Pool
+
+    with Pool(1, 3) as pool:
+        after = _judge(pool, scenario, Actor.of(model.policy), teacher, [1000, 1001, 1002],
+                       settings, False)
     expected = record.cost_per_hour if record.kept else record.incumbent_cost_per_hour
     assert np.mean(after) == pytest.approx(expected, rel=1e-12)
     unchanged = all((before[k] == v).all() for k, v in model.policy.state_dict().items())
