@@ -122,7 +122,9 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
         report = _warm_start(model, demos, config, "the tuned index rule" if tuned else best, log,
                              progress_bar)
         report["teacher"] = teacher_record(scenario, tuned, best, costs, eval_days)
-        if config.improve.enabled and config.objective == "cost":
+        if config.improve.enabled and config.objective == "sla":
+            log("rollout improvement skipped: its look-ahead does not price missed targets")
+        elif config.improve.enabled:
             report["improve"] = improve_network(model, scenario, config, tuned, best, log,
                                                 progress_bar, backend, address, out)
     if prices is not None:
