@@ -7,7 +7,8 @@ overrides; `resolve_config` validates everything into a `TrainConfig`.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,14 @@ HYPERPARAMS = Path(__file__).resolve().parent / "hyperparams"
 SCRATCH = "scratch"
 """The block (top level, or inside a scenario's block) used only without a warm start."""
 RANKED_HEURISTICS = ("fifo", "priority", "cmu", "gcmu", "lqf", "sla", "cmu_theta", "maxweight")
+LONG_DAY_HOURS = 200.0
+"""Counts of days are counts of days up to this long. A scenario whose day is
+longer (an N-model run for 2,000 hours) uses proportionally fewer days in every
+stage, and rollout improvement labels only this many hours of each day, so that
+training costs about the same simulated time whatever a day's length
+(`fit_to_day_length`)."""
+JUDGING_DAYS_AT_LEAST = 10
+"""Held-out days a round of rollout improvement is judged on, however long a day."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +236,33 @@ def resolve_config(scenario: Scenario, algo: str = "maskable_ppo", *,
         improve=_section(Improve, merged.pop("improve", None), f"{where}: improve"),
         **merged)
     _validate(config)
-    return config
+    return fit_to_day_length(config, scenario.horizon_hours)
+
+
+def fit_to_day_length(config: TrainConfig, horizon_hours: float) -> TrainConfig:
+    """`config` with its counts of days cut for days longer than LONG_DAY_HOURS.
+
+    A day of H > LONG_DAY_HOURS hours counts as H / LONG_DAY_HOURS days: every
+    count n becomes ceil(n * LONG_DAY_HOURS / H), at least one day (at least
+    JUDGING_DAYS_AT_LEAST to judge a round of rollout improvement, for the
+    paired interval; at least two evaluation days, for the kept-model test of
+    agents/rl/callbacks.py) and never more than n. Days up to LONG_DAY_HOURS long, as
+    on every shipped scenario, leave the configuration as it is.
+    """
+    if horizon_hours <= LONG_DAY_HOURS:
+        return config
+    share = LONG_DAY_HOURS / horizon_hours
+
+    def fewer(days: int, least: int = 1) -> int:
+        return min(days, max(least, math.ceil(days * share)))
+
+    ws, ev, im = config.warm_start, config.evaluation, config.improve
+    return replace(
+        config,
+        warm_start=replace(ws, days=fewer(ws.days), tune_days=fewer(ws.tune_days)),
+        evaluation=replace(ev, days=fewer(ev.days, 2)),
+        improve=replace(im, days=fewer(im.days),
+                        eval_days=fewer(im.eval_days, JUDGING_DAYS_AT_LEAST)))
 
 
 def _validate(config: TrainConfig) -> None:

@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from agents.rl.config import LONG_DAY_HOURS
 from agents.rollout import RolloutPolicy
 from agents.sla import DayResult, day_result
 from sim.decision import DecisionView, Policy
 from sim.env import decision_mask
 from sim.model import SupportModel
 from sim.observation import ObservationBuilder
-from sim.scenario import Scenario
+from sim.scenario import MINUTES_PER_HOUR, Scenario
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,14 @@ class LabelJob:
     standard errors below zero (agents/rollout.py)."""
     base: Actor | None = None
     """A student as the rollout's base instead of the teacher (later rounds)."""
+    hours: float = LONG_DAY_HOURS
+    """Only the decisions of the day's first `hours` simulated hours are labelled
+    (the whole day on every shipped scenario; agents/rl/config.py)."""
 
 
 def label_day(job: LabelJob) -> Labels:
-    """Drive one day with the student; at each of its choices ask the rollout expert."""
+    """Drive one day (its first `job.hours`) with the student; at each of its choices
+    ask the rollout expert."""
     model = SupportModel(job.scenario, job.day)
     policy = driver(job.scenario, job.actor, job.teacher, job.work_conserving)
     policy.reset(model, model.policy_rng)
@@ -140,7 +145,8 @@ def label_day(job: LabelJob) -> Labels:
     expert.reset(model, np.random.default_rng([job.seed, job.day]))
     observe = ObservationBuilder(job.scenario)
     obs, masks, own, chosen, advantage = [], [], [], [], []
-    while (pairs := model.next_decision()) is not None:
+    last_minute = job.hours * MINUTES_PER_HOUR
+    while (pairs := model.next_decision()) is not None and model.now <= last_minute:
         action = policy.decide(model, pairs)
         judged = expert.judged
         expert.decide(model, pairs)

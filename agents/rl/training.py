@@ -50,7 +50,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from agents.rl.config import ACTOR_CRITIC, MASKED, ON_POLICY, RANKED_HEURISTICS, TrainConfig
+from agents.rl.config import (
+    ACTOR_CRITIC,
+    LONG_DAY_HOURS,
+    MASKED,
+    ON_POLICY,
+    RANKED_HEURISTICS,
+    TrainConfig,
+)
 from agents.rl.teacher import improve_network, sla_record, teacher_record, tune_teacher
 from sim.atomic import write_atomic, write_text
 from sim.env import action_names
@@ -100,6 +107,7 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     th.distributions.Distribution.set_default_validate_args(False)  # a third of a forward pass
     out.mkdir(parents=True, exist_ok=True)
     eval_days = held_out_days(config.evaluation.days)
+    _say_long_days(scenario, config, log)
 
     # -- the heuristics, the teacher and its demonstrations ----------------------------
     costs = _rank_heuristics(scenario, eval_days, log, progress_bar)
@@ -153,6 +161,16 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
                          int(evaluation.best_timesteps), eval_env_cpu)
     _save_config(out / "config.yaml", scenario, config, costs, report, result)
     return result
+
+
+def _say_long_days(scenario: Scenario, config: TrainConfig, log) -> None:
+    if scenario.horizon_hours <= LONG_DAY_HOURS:
+        return
+    ws, im = config.warm_start, config.improve
+    log(f"days of {scenario.horizon_hours:g} h count as {scenario.horizon_hours / LONG_DAY_HOURS:g}"
+        f" days of {LONG_DAY_HOURS:g} h: tuning on {ws.tune_days}, demonstrations on {ws.days},"
+        f" evaluation on {config.evaluation.days}, rollout labels on {im.days} per round"
+        f" (their first {LONG_DAY_HOURS:g} h), judging on {im.eval_days}")
 
 
 def _rank_heuristics(scenario: Scenario, eval_days: list[int], log,

@@ -68,6 +68,22 @@ def test_labels_are_cost_differences_from_the_base_choice_over_the_candidates() 
     assert np.all(labels.advantage[rows[overruled], labels.expert[overruled]] < 0)
 
 
+def test_only_the_first_hours_of_a_long_day_are_labelled() -> None:
+    scenario = _short("n_model", 4)
+    whole = label_day(LabelJob(scenario, 5, None, HEURISTICS["cmu"](), forks=2,
+                               horizon_minutes=10.0, seed=1, work_conserving=False))
+    first = label_day(LabelJob(scenario, 5, None, HEURISTICS["cmu"](), forks=2,
+                               horizon_minutes=10.0, seed=1, work_conserving=False, hours=1.0))
+    time_left = ObservationBuilder(scenario).names.index("time_left")
+    # time_left is (horizon - now) / horizon: 4 h, so the first hour is >= 0.75.
+    assert first.obs[:, time_left].min() >= 0.75 - 1e-6
+    assert whole.obs[:, time_left].min() < 0.5
+    # The first hour's labels are the whole day's first labels, unchanged.
+    assert 10 < len(first) < len(whole) / 2
+    np.testing.assert_array_equal(first.obs, whole.obs[:len(first)])
+    np.testing.assert_array_equal(first.expert, whole.expert[:len(first)])
+
+
 def test_the_fit_learns_where_the_expert_overrules_despite_label_noise() -> None:
     # The expert takes action 1 over the base's action 0 exactly where feature 0 is
     # below 0.5, and one label in five is flipped at random; 4,000 states leave

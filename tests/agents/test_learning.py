@@ -291,3 +291,21 @@ def test_the_tuned_teacher_finds_trunk_reservation():
 
     assert cost(IndexRule(tuned.weights, tuned.reserve, tuned.keep_free)) < (
         2 / 3 * cost(IndexRule(cmu_weights(scenario))))
+
+
+def test_long_days_count_as_several_in_every_stage_of_training() -> None:
+    from agents.rl.config import LONG_DAY_HOURS, fit_to_day_length
+
+    shipped = resolve_config(load_scenario("keep_free"))  # a 200-hour day: as configured
+    assert load_scenario("keep_free").horizon_hours == LONG_DAY_HOURS
+    assert fit_to_day_length(shipped, LONG_DAY_HOURS) == shipped
+    long_day = load_scenario("n_model").model_copy(update={"horizon_hours": 2000.0})
+    config = resolve_config(long_day)  # a day of 2,000 h is ten of 200 h
+    default = resolve_config(load_scenario("n_model"))
+    assert (default.warm_start.tune_days, config.warm_start.tune_days) == (10, 1)
+    assert (default.warm_start.days, config.warm_start.days) == (3, 1)
+    assert (default.evaluation.days, config.evaluation.days) == (4, 2)  # a paired test needs 2
+    assert (default.improve.days, config.improve.days) == (1, 1)
+    assert (default.improve.eval_days, config.improve.eval_days) == (30, 10)  # judged on >= 10
+    twice = fit_to_day_length(default, 2 * LONG_DAY_HOURS)  # ceil(n / 2)
+    assert (twice.warm_start.tune_days, twice.warm_start.days, twice.improve.eval_days) == (5, 2, 15)
