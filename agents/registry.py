@@ -48,7 +48,8 @@ def make_policy(spec: str, scenario: Scenario, *, force: bool = False) -> Policy
                              forks=int(options.get("forks", 4)),
                              horizon_minutes=options.get("horizon", 60.0),
                              hold=bool(options.get("hold", 1)), seed=int(options.get("seed", 0)),
-                             z=options.get("z", 0.0), name=spec)
+                             z=options.get("z", 0.0), confirm=int(options.get("confirm", 0)),
+                             name=spec)
     if spec == "optimal":
         from agents.exact.policy import optimal_policy
 

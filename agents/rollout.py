@@ -15,7 +15,9 @@ the base for noise about as often as for a better action, and ends up worse
 than its base. With `z` > 0 the policy leaves the base's own choice only for a
 candidate whose paired difference from it (fork by fork, on common random
 numbers) is below zero by more than `z` standard errors; among those it takes
-the cheapest. `z=0` is the plain argmin.
+the cheapest. `z=0` is the plain argmin. With `confirm` = C > 0 an overrule
+is tested again on C more forks of the base's choice and the overruling one,
+and stands only if the test passes on all the forks together.
 
 Common random numbers: the k-th continuation of every candidate comes from the
 same fork seed, so candidates differ only by the action; the seeds are drawn
@@ -82,7 +84,7 @@ class RolloutPolicy:
 
     def __init__(self, base_factory: Callable[[], Policy], *, forks: int = 4,
                  horizon_minutes: float = 60.0, hold: bool = True, seed: int = 0,
-                 z: float = 0.0, name: str = "rollout") -> None:
+                 z: float = 0.0, confirm: int = 0, name: str = "rollout") -> None:
         if forks < 1:
             raise PolicyError(f"rollout: forks must be at least 1, not {forks}")
         if not horizon_minutes > 0:
@@ -91,7 +93,9 @@ class RolloutPolicy:
             raise PolicyError(f"rollout: z must be zero or more standard errors, not {z}")
         if z > 0 and forks < 2:
             raise PolicyError("rollout: a paired test (z > 0) needs at least 2 forks")
-        self.z = z
+        if confirm < 0 or (confirm and not z > 0):
+            raise PolicyError("rollout: confirm is a number of forks >= 0, and needs z > 0")
+        self.z, self.confirm = z, confirm
         self.base_factory, self.forks, self.horizon_minutes = base_factory, forks, horizon_minutes
         self.hold, self.seed, self.name = hold, seed, name
         self.non_idling = not hold
@@ -122,10 +126,30 @@ class RolloutPolicy:
         costs = np.array([self.window_costs(view, action, seeds)  # type: ignore[arg-type]
                           for action in candidates])
         choice = choose(candidates, costs, own, self.z)
+        if choice != own and self.confirm and own in candidates:
+            choice, seeds, costs, candidates = self._confirmed(view, own, choice, seeds, costs,
+                                                               candidates)
         self.judged += 1
         self.last = Judgement(tuple(candidates), seeds, tuple(costs.mean(axis=1)), own, choice,
                               tuple(tuple(row) for row in costs.tolist()))
         return choice
+
+    def _confirmed(self, view: DecisionView, own: int, choice: int, seeds: tuple[int, ...],
+                   costs: np.ndarray, candidates: list[int]):
+        """Test an overrule again on `confirm` more forks: (choice, seeds, costs, candidates).
+
+        The first forks may hold none of the rare, costly events a base's
+        reservation insures against (a caller who abandons while the agent kept
+        free is busy); then the paired differences look uniformly in favour of
+        the overrule and the t test is far too sure. The overrule stands only
+        if the test still passes on the first and the new forks together.
+        """
+        more = tuple(int(s) for s in self._seeds.integers(_SEED_CEILING, size=self.confirm))
+        pair = [own, choice]
+        rows = [candidates.index(a) for a in pair]
+        extra = np.array([self.window_costs(view, a, more) for a in pair])  # type: ignore[arg-type]
+        both = np.concatenate([costs[rows], extra], axis=1)
+        return choose(pair, both, own, self.z), seeds + more, both, pair
 
     def window_costs(self, model: Forkable, action: int, seeds: Sequence[int]) -> list[float]:
         """Cost over `horizon_minutes` of `action` then the base, in a fork of each seed."""
@@ -167,10 +191,10 @@ def choose(candidates: Sequence[int], costs: np.ndarray, own: int, z: float) -> 
 
 
 def parse_rollout(rest: str) -> tuple[str, dict[str, float]]:
-    """`BASE` or `BASE?forks=K&horizon=H&hold=0|1&seed=S&z=Z` -> (BASE, options)."""
+    """`BASE` or `BASE?forks=K&horizon=H&hold=0|1&seed=S&z=Z&confirm=C` -> (BASE, options)."""
     base, _, query = rest.rpartition("?") if "?" in rest else (rest, "", "")
     options: dict[str, float] = {}
-    known = {"forks": int, "horizon": float, "hold": int, "seed": int, "z": float}
+    known = {"forks": int, "horizon": float, "hold": int, "seed": int, "z": float, "confirm": int}
     for item in filter(None, query.split("&")):
         key, _, value = item.partition("=")
         if key not in known:

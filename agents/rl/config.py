@@ -88,6 +88,9 @@ class Improve:
     horizon_minutes: float = 60.0
     z: float = 2.0
     """The expert overrules the base only on a paired difference z standard errors below 0."""
+    confirm: int = 24
+    """Forks on which an overrule is tested again before it stands (`rollout:...&confirm=`):
+    8 forks often miss the rare costly events a reservation insures against."""
     base: str = "teacher"
     """The rollout's base: `teacher`, or `student` (the incumbent, from round 2)."""
     eval_days: int = 100
@@ -295,6 +298,8 @@ def _validate(config: TrainConfig) -> None:
         raise TrainingConfigError("improve: rounds and days must be >= 1, forks and eval_days >= 2")
     if improve.base not in ("teacher", "student") or not improve.z >= 0:
         raise TrainingConfigError("improve: base is teacher or student, z >= 0")
+    if improve.confirm < 0 or (improve.confirm and not improve.z > 0):
+        raise TrainingConfigError("improve.confirm: a number of forks >= 0; it needs z > 0")
     if config.objective not in ("cost", "sla"):
         raise TrainingConfigError(f"--objective: cost or sla, got {config.objective!r}")
     if config.fallback not in ("best", "builtin", *HEURISTICS):

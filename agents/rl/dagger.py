@@ -72,6 +72,8 @@ class ImproveSettings:
     backend: str = "local"
     """Where days are labelled and judged: `local` processes or `ray` (agents/parallel.py)."""
     address: str | None = None
+    confirm: int = 0
+    """More forks on which an overrule must pass the test again (agents/rollout.py)."""
 
 
 @dataclass
@@ -119,7 +121,8 @@ def _rounds(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
         actor = Actor.of(policy)
         base = actor if settings.base == "student" and r > 0 else None
         jobs = [LabelJob(scenario, day, actor, teacher, settings.forks, settings.horizon_minutes,
-                         settings.seed + 1000 * r + i, settings.work_conserving, settings.z, base)
+                         settings.seed + 1000 * r + i, settings.work_conserving, settings.z, base,
+                         confirm=settings.confirm)
                 for i, day in enumerate(days[r * settings.days:(r + 1) * settings.days])]
         parts += pool.map(label_day, jobs,
                           wrap=_bar(f"rollout labels, round {r + 1}", len(jobs), progress))

@@ -127,6 +127,8 @@ class LabelJob:
     standard errors below zero (agents/rollout.py)."""
     base: Actor | None = None
     """A student as the rollout's base instead of the teacher (later rounds)."""
+    confirm: int = 0
+    """More forks on which the expert tests an overrule again (agents/rollout.py)."""
     hours: float = LONG_DAY_HOURS
     """Only the decisions of the day's first `hours` simulated hours are labelled
     (the whole day on every shipped scenario; agents/rl/config.py)."""
@@ -141,7 +143,7 @@ def label_day(job: LabelJob) -> Labels:
     expert = RolloutPolicy(lambda: driver(job.scenario, job.base, job.teacher,
                                           job.work_conserving), forks=job.forks,
                            horizon_minutes=job.horizon_minutes, hold=not job.work_conserving,
-                           seed=job.seed, z=job.z)
+                           seed=job.seed, z=job.z, confirm=job.confirm)
     expert.reset(model, np.random.default_rng([job.seed, job.day]))
     observe = ObservationBuilder(job.scenario)
     obs, masks, own, chosen, advantage = [], [], [], [], []

@@ -73,7 +73,7 @@ def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best:
     im = config.improve
     settings = ImproveSettings(
         rounds=im.rounds, days=im.days, forks=im.forks, horizon_minutes=im.horizon_minutes,
-        z=im.z, base=im.base, eval_days=im.eval_days, epochs=im.epochs,
+        z=im.z, confirm=im.confirm, base=im.base, eval_days=im.eval_days, epochs=im.epochs,
         batch_size=im.batch_size, learning_rate=im.learning_rate, workers=config.n_envs,
         seed=config.seed, work_conserving=config.work_conserving, backend=backend,
         address=address)

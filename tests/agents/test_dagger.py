@@ -148,6 +148,10 @@ def test_the_improvement_settings_are_checked() -> None:
         resolve_config(scenario, overrides={"improve": {"base": "oracle"}})
     with pytest.raises(TrainingConfigError, match="improve.depth"):
         resolve_config(scenario, overrides={"improve": {"depth": 2}})
+    assert config.improve.confirm > 0
+    with pytest.raises(TrainingConfigError, match="improve.confirm.*needs z > 0"):
+        resolve_config(scenario, overrides={"improve": {"z": 0}})
+    assert resolve_config(scenario, overrides={"improve": {"z": 0, "confirm": 0}}).improve.z == 0
 
 
 def test_days_are_labelled_alike_in_local_processes_and_on_ray() -> None:

@@ -118,6 +118,7 @@ def test_rollout_needs_the_running_model(n_model):
     ("rollout:cmu?forks=x", "not a number"), ("rollout:cmu?width=3", "unknown"),
     ("rollout:rollout:cmu", "cannot be a rollout"), ("rollout:cmu?forks=0", "at least 1"),
     ("rollout:cmu?z=-1", "z must be"), ("rollout:cmu?z=2&forks=1", "at least 2 forks"),
+    ("rollout:cmu?confirm=8", "needs z > 0"), ("rollout:cmu?z=2&confirm=-1", "confirm is"),
 ])
 def test_bad_rollout_specs_say_what_is_wrong(n_model, spec, message):
     with pytest.raises(PolicyError, match=message):
@@ -129,3 +130,30 @@ def test_rollout_spec_options(n_model):
     assert isinstance(policy, RolloutPolicy)
     assert (policy.forks, policy.horizon_minutes, policy.hold, policy.non_idling, policy.z) == (
         8, 45.0, False, True, 1.5)
+
+
+def test_an_overrule_stands_only_if_it_passes_again_on_the_confirming_forks(n_model):
+    from agents.rollout import choose
+
+    # z = 1 on 4 forks overrules often; on n_model, seed 2, 16 of those are tested
+    # again and 11 refused (measured; the test asks for some of each).
+    policy = make_policy("rollout:cmu?forks=4&horizon=60&z=1&confirm=12", n_model)
+    model = SupportModel(n_model, 2)
+    policy.reset(model, model.policy_rng)
+    tested = refused = 0
+    while (pairs := model.next_decision()) is not None:
+        judged = policy.judged
+        action = policy.decide(model, pairs)
+        last = policy.last
+        if policy.judged > judged and len(last.costs[0]) > 4:  # the first forks overruled
+            tested += 1
+            costs = np.array(last.costs)
+            assert last.candidates[0] == last.base_choice and len(last.candidates) == 2
+            assert costs.shape == (2, 16) and len(set(last.seeds)) == 16
+            assert choose(last.candidates, costs[:, :4], last.base_choice, 1.0) != last.base_choice
+            assert action == choose(last.candidates, costs, last.base_choice, 1.0)
+            refused += action == last.base_choice
+        elif policy.judged > judged:  # no overrule: the first forks alone, and the base's choice
+            assert len(last.costs[0]) == 4 and action == last.base_choice
+        model.apply(action)
+    assert tested > 0 and 0 < refused < tested  # the confirmation refuses some, not all

@@ -98,6 +98,7 @@ def test_a_scenarios_own_scratch_block_wins_over_the_shared_one(monkeypatch):
 
     class Named:
         name = "mine"
+        horizon_hours = 24.0
 
     assert resolve_config(Named(), overrides=NONE).timesteps == 40
     assert resolve_config(Named(), overrides=NONE).n_envs == 3
