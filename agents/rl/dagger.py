@@ -23,7 +23,10 @@ units while the window itself varies by tens across forks, so the plain
 argmin over several noisy means is biased towards noise (the winner's curse)
 and follows it: on fintech_day (24-hour day, seed 0) rollout of the tuned
 index rule with the plain argmin cost 280.7/h against the rule's own 176.0,
-with z=2 it cost 171.7.
+with z=2 it cost 171.7. And why the second look (`confirm`): 8 forks often miss
+the rare costly event a reservation insures against, and then the t test is
+far too sure; on retail_bank_day (seeds 0..5) the z=2 expert cost +4.33/h
+against its base, with confirm=24 -1.74 (docs/learning.md).
 
 Days are labelled and judged in worker processes (agents/parallel.py), with
 the student as numpy weights (agents/rl/student.py). Objective cost only: the
