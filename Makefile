@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/python -m experiments.demo
 
-# The learners' table (results/learning/, docs/learning.md): its runs took 105 min in all
-# on 2 shared cores.
+# The learners' table (results/learning/, docs/learning.md): its runs took 64 min in all
+# of training on 2 cores.
 learning: venv
 	$(BIN)/python -m experiments.learning_table \
 	    --train fintech_day,retail_bank_day,n_model,keep_free,w_model \
