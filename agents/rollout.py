@@ -61,7 +61,11 @@ class Forkable(DecisionView, Protocol):
 
 @dataclass(frozen=True)
 class Judgement:
-    """One rollout decision, kept for tests and benchmarks."""
+    """One rollout decision, kept for tests and benchmarks.
+
+    After a confirmation (`confirm`), `candidates` are the two actions tested
+    again (the base's choice first) and `seeds` and `costs` cover all their forks.
+    """
 
     candidates: tuple[int, ...]
     seeds: tuple[int, ...]
