@@ -111,9 +111,6 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
                                initargs=(os.getpid(), environment))
 
 
-POOL_BACKENDS = ("local", "ray")
-
-
 class Pool:
     """`map` over worker processes, or in this process when one worker is enough.
 

@@ -68,8 +68,7 @@ def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best:
     from agents.rl.dagger import ImproveSettings, improve
     from agents.rl.warmstart import make_teacher
 
-    teacher = make_teacher(best, tuned.weights if tuned else None, tuned.reserve if tuned else None,
-                           tuned.keep_free if tuned else None)
+    teacher = tuned.rule if tuned else make_teacher(best)
     im = config.improve
     settings = ImproveSettings(
         rounds=im.rounds, days=im.days, forks=im.forks, horizon_minutes=im.horizon_minutes,
@@ -95,10 +94,9 @@ def teacher_record(scenario: Scenario, tuned, best: str, costs: dict[str, float]
 
 
 def _index_cost(scenario: Scenario, tuned, days: list[int]) -> float:
-    from agents.index.rule import IndexRule
     from agents.index.tune import rule_cost
 
-    return rule_cost(scenario, IndexRule(tuned.weights, tuned.reserve, tuned.keep_free), days)
+    return rule_cost(scenario, tuned.rule, days)
 
 
 def _nonzero(scenario: Scenario, values: list[int] | None) -> list[tuple[str, int]]:
