@@ -153,6 +153,9 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
       choice. Default False: every decision is a step and HOLD is allowed.
       (With one group serving each type there is never a real choice: the
       whole day then runs inside `reset` and the first step ends it.)
+    - `hint`: a stateless rule whose choice at each decision ends the
+      observation, one-hot over the actions (`hint.<type>-><group>`,
+      `hint.hold`); default None, no such features.
 
     `reset(seed=...)` seeds `self.np_random`; the model seed is drawn from it,
     at or above 2**20 so that training days never coincide with evaluation
@@ -161,19 +164,20 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Version history
     - v0: first version (Discrete pair-or-hold actions with masks, the table
-      above, elapsed minutes in the info, optional work-conserving mode).
+      above, elapsed minutes in the info, optional work-conserving mode);
+      the optional `hint` features came later and are off by default.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(self, scenario: str | Path | Scenario = "fintech_day", *,
                  fallback: Policy | None = None, reward_scale: float = 1.0,
-                 work_conserving: bool = False) -> None:
+                 work_conserving: bool = False, hint: Policy | None = None) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         n_types, n_groups = len(self.scenario.ticket_types), len(self.scenario.agent_groups)
         self.hold = n_types * n_groups
         self.action_space = spaces.Discrete(self.hold + 1)
-        self.observe = ObservationBuilder(self.scenario)
+        self.observe = ObservationBuilder(self.scenario, hint)
         self.observation_space = self.observe.space()
         self.feature_names = self.observe.names
         self.fallback = fallback
@@ -198,7 +202,7 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
         self._pairs = self._next_choice()
         self._cost = self._start_cost = self.model.accrued_cost()
         self._mask = decision_mask(self.model, self._pairs, work_conserving=self.work_conserving)
-        return self.observe(self.model), self._info(model_seed=int(model_seed))
+        return self.observe(self.model, self._pairs), self._info(model_seed=int(model_seed))
 
     def step(self, action: int | np.integer
              ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -206,7 +210,7 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
         if model is None:
             raise RuntimeError("call reset() before step()")
         if self._pairs is None:  # a day with nothing to decide, or stepped past its end
-            return self.observe(model), 0.0, False, True, self._info(elapsed_minutes=0.0)
+            return self.observe(model, None), 0.0, False, True, self._info(elapsed_minutes=0.0)
         applied = feasible_or_fallback(model, int(action), self._mask, self._pairs, self.fallback)
         before = model.now
         model.apply(applied)
@@ -219,7 +223,7 @@ class SupportQueueEnv(gym.Env[np.ndarray, np.int64]):
         truncated = self._pairs is None
         if truncated:
             info.update(self._day_totals())
-        return self.observe(model), float(reward), False, truncated, info
+        return self.observe(model, self._pairs), float(reward), False, truncated, info
 
     def _next_choice(self) -> list[int] | None:
         """The next decision; a work-conserving env carries out forced ones itself."""

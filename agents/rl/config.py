@@ -97,9 +97,21 @@ class Improve:
     """Held-out days on which a new student must beat the incumbent (paired): a day
     driven by the numpy student costs ~0.2 s of CPU on fintech_day, and a 1% gain
     needs ~100 paired days to show."""
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 256
-    learning_rate: float = 3e-4
+    learning_rate: float = 1e-3
+    fit: str = "both"
+    """`advantage`: the actor's logits regress the rollout's advantages, the base's
+    choice keeping a margin (agents/rl/fits.py `fit_advantages`); `choice`: the
+    actor is fitted to the expert's choices (cross-entropy); `both`: each of them,
+    the fit cheapest on `select_days` kept."""
+    margins: tuple[float, ...] = (0.1, 0.15, 0.2, 0.3)
+    """fit `advantage` or `both`: the margins tried, in standard deviations of the
+    labelled advantages."""
+    select_days: int = 30
+    """Held-out days (other than the judging days) on which a fit is chosen."""
+    hint: bool = True
+    """The network sees the teacher's choice (sim/observation.py) from the warm start on."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +276,7 @@ def fit_to_day_length(config: TrainConfig, horizon_hours: float) -> TrainConfig:
         config,
         warm_start=replace(ws, days=fewer(ws.days), tune_days=fewer(ws.tune_days)),
         evaluation=replace(ev, days=fewer(ev.days, 2)),
-        improve=replace(im, days=fewer(im.days),
+        improve=replace(im, days=fewer(im.days), select_days=fewer(im.select_days, 2),
                         eval_days=fewer(im.eval_days, JUDGING_DAYS_AT_LEAST)))
 
 
@@ -300,6 +312,15 @@ def _validate(config: TrainConfig) -> None:
         raise TrainingConfigError("improve: base is teacher or student, z >= 0")
     if improve.confirm < 0 or (improve.confirm and not improve.z > 0):
         raise TrainingConfigError("improve.confirm: a number of forks >= 0; it needs z > 0")
+    if improve.fit not in ("advantage", "choice", "both"):
+        raise TrainingConfigError(f"improve.fit: advantage, choice or both, got {improve.fit!r}")
+    margins = improve.margins
+    if (not isinstance(margins, list | tuple) or not margins
+            or not all(isinstance(m, int | float) and 0 <= m < 100 for m in margins)):
+        raise TrainingConfigError(f"improve.margins: a list of numbers from 0 to 100, got "
+                                  f"{margins!r}")
+    if improve.select_days < 1 or not isinstance(improve.hint, bool):
+        raise TrainingConfigError("improve: select_days must be >= 1, hint true or false")
     if config.objective not in ("cost", "sla"):
         raise TrainingConfigError(f"--objective: cost or sla, got {config.objective!r}")
     if config.fallback not in ("best", "builtin", *HEURISTICS):

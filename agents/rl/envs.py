@@ -7,6 +7,7 @@ seeds 0..N-1 as `routelab simulate` does (the rules: sim/seeds.py).
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -147,12 +148,13 @@ def fallback_policy(name: str | None):
 
 def env_factory(scenario: Scenario, *, fallback: str | None, reward_scale: float,
                 work_conserving: bool = False, eval_days: Sequence[int] | None = None,
-                single_thread: bool = True,
-                multipliers: Sequence[float] | None = None) -> Callable[[], gym.Env]:
+                single_thread: bool = True, multipliers: Sequence[float] | None = None,
+                hint: Any = None) -> Callable[[], gym.Env]:
     """A maker of one training (or, with `eval_days`, evaluation) env.
 
     Training envs are seeded by SB3 (`VecEnv.seed(seed)` gives env i seed + i).
-    With `multipliers` (objective sla) every missed ticket is also charged its price.
+    With `multipliers` (objective sla) every missed ticket is also charged its price;
+    with a `hint` rule the observation ends with its choice (sim/observation.py).
     """
 
     def make() -> gym.Env:
@@ -162,7 +164,8 @@ def env_factory(scenario: Scenario, *, fallback: str | None, reward_scale: float
             torch.set_num_threads(1)  # workers share 2 cores with the learner
         env: gym.Env = StepTimer(SupportQueueEnv(scenario, fallback=fallback_policy(fallback),
                                                  reward_scale=reward_scale,
-                                                 work_conserving=work_conserving))
+                                                 work_conserving=work_conserving,
+                                                 hint=copy.deepcopy(hint)))
         if multipliers is not None:
             env = SlaPenalty(env, multipliers, reward_scale)
         if eval_days is not None:

@@ -2,7 +2,9 @@
 
 The model sees the observation `sim.env.ObservationBuilder` makes, the very
 code the env used in training, and decides deterministically with the
-action mask. Model files are pickles: load only files you trust.
+action mask. A model trained with a hint (config.yaml `env.hint`) also sees
+its teacher's choice: the teacher.json beside it, or a heuristic by name.
+Model files are pickles: load only files you trust.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import yaml
 from agents.errors import PolicyError
 from sim.decision import DecisionView, Policy
 from sim.env import decision_mask, feasible_or_fallback
-from sim.observation import ObservationBuilder
+from sim.observation import ObservationBuilder, hint_names
 from sim.scenario import Scenario
 
 _MODULES = {  # the policy class's module in the zip -> algorithm
@@ -48,7 +50,7 @@ class ModelPolicy:
     def decide(self, view: DecisionView, pairs: Sequence[int]) -> int:
         if self.work_conserving and len(pairs) == 1:
             return pairs[0]  # trained without HOLD: the env carried these out itself
-        obs = self.observe(view)  # the running SupportModel is the view
+        obs = self.observe(view, pairs)  # the running SupportModel is the view
         mask = decision_mask(view, pairs, work_conserving=self.work_conserving)
         if self.masked:
             action, _ = self.model.predict(obs, deterministic=True, action_masks=mask)
@@ -68,9 +70,10 @@ def load_model_policy(path: str | Path, scenario: Scenario, *, force: bool = Fal
     zip_path = _model_file(Path(path))
     config = _read_config(zip_path)
     algo = config.get("algo") or _algo_in_zip(zip_path)
-    observe = ObservationBuilder(scenario)
+    hinted = (config.get("env") or {}).get("hint") is not None
+    names = ObservationBuilder(scenario).names + (hint_names(scenario) if hinted else [])
     features = (config.get("env") or {}).get("features")
-    if features is not None and list(features) != observe.names:
+    if features is not None and list(features) != names:
         raise PolicyError(f"model:{path}: trained on features of scenario "
                           f"{config.get('scenario')!r}, which differ from {scenario.name!r}'s")
     trained_on = config.get("scenario_sha256")
@@ -79,6 +82,7 @@ def load_model_policy(path: str | Path, scenario: Scenario, *, force: bool = Fal
             f"model:{path}: scenario_sha256: trained on scenario {config.get('scenario')!r} "
             f"({trained_on[:12]}...), not on this version of {scenario.name!r} "
             f"({scenario.sha256()[:12]}...); pass --force to use it anyway")
+    observe = ObservationBuilder(scenario, _hint(zip_path, config, scenario, force))
     model = _load(zip_path, algo)
     expected = (len(observe.names),)
     n_actions = len(scenario.ticket_types) * len(scenario.agent_groups) + 1
@@ -96,6 +100,23 @@ def load_model_policy(path: str | Path, scenario: Scenario, *, force: bool = Fal
                        work_conserving=work_conserving)
 
 
+def _hint(zip_path: Path, config: dict[str, Any], scenario: Scenario, force: bool):
+    """The rule named by config.yaml's `env.hint`, or None."""
+    name = (config.get("env") or {}).get("hint")
+    if name is None:
+        return None
+    from agents.heuristics import HEURISTICS
+
+    if name in HEURISTICS:
+        return HEURISTICS[name]()
+    if Path(name).name != name or not name.endswith(".json"):
+        raise PolicyError(f"model:{zip_path}: config.yaml: env.hint: expected a heuristic or a "
+                          f"rule file beside the model, got {name!r}")
+    from agents.index.rule import load_index_rule
+
+    return load_index_rule(zip_path.with_name(name), scenario, force=force)
+
+
 def _model_file(path: Path) -> Path:
     candidate = path / "model.zip" if path.is_dir() else path
     if not candidate.is_file():
@@ -107,7 +128,7 @@ def _model_file(path: Path) -> Path:
 _CONFIG_FIELDS: dict[str, tuple[type, ...]] = {
     "scenario": (str,), "scenario_sha256": (str,), "algo": (str,), "env": (dict,)}
 _ENV_FIELDS: dict[str, tuple[type, ...]] = {
-    "features": (list,), "fallback": (str,), "work_conserving": (bool,)}
+    "features": (list,), "fallback": (str,), "work_conserving": (bool,), "hint": (str,)}
 
 
 def _read_config(zip_path: Path) -> dict[str, Any]:

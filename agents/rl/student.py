@@ -5,7 +5,9 @@ drives and judges each new student on held-out days; both run in worker
 processes, many thousands of decisions each, so the student crosses over as
 its weights (`Actor`) and decides with a few numpy products, with no torch in
 the workers. `StudentPolicy` decides as `ModelPolicy` does: the allowed
-action with the highest logit, under the same action mask and observation.
+action with the highest logit, under the same action mask and observation
+(with the teacher's choice as its last features when the student was taught
+with that hint, sim/observation.py).
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ class StudentPolicy:
     name = "student"
     non_idling = False
 
-    def __init__(self, actor: Actor, scenario: Scenario, *, work_conserving: bool = False) -> None:
-        self.actor, self.observe = actor, ObservationBuilder(scenario)
+    def __init__(self, actor: Actor, scenario: Scenario, *, work_conserving: bool = False,
+                 hint: Policy | None = None) -> None:
+        self.actor, self.observe = actor, ObservationBuilder(scenario, hint)
         self.work_conserving = work_conserving
 
     def reset(self, view: DecisionView, rng: np.random.Generator) -> None:
@@ -77,16 +80,18 @@ class StudentPolicy:
         if self.work_conserving and len(pairs) == 1:
             return pairs[0]
         mask = decision_mask(view, pairs, work_conserving=self.work_conserving)  # type: ignore[arg-type]
-        logits = self.actor.logits(self.observe(view))
+        logits = self.actor.logits(self.observe(view, pairs))
         return int(np.argmax(np.where(mask, logits, -np.inf)))
 
 
 def driver(scenario: Scenario, actor: Actor | None, teacher: Policy,
-           work_conserving: bool) -> Policy:
-    """The policy that drives a day: the student, or a fresh copy of the teacher."""
+           work_conserving: bool, hint: bool = False) -> Policy:
+    """The policy that drives a day: the student (seeing the teacher's choice if
+    `hint`), or a fresh copy of the teacher."""
     if actor is None:
         return copy.deepcopy(teacher)
-    return StudentPolicy(actor, scenario, work_conserving=work_conserving)
+    return StudentPolicy(actor, scenario, work_conserving=work_conserving,
+                         hint=copy.deepcopy(teacher) if hint else None)
 
 
 @dataclass
@@ -132,20 +137,22 @@ class LabelJob:
     hours: float = LONG_DAY_HOURS
     """Only the decisions of the day's first `hours` simulated hours are labelled
     (the whole day on every shipped scenario; agents/rl/config.py)."""
+    hint: bool = False
+    """The student sees the teacher's choice (sim/observation.py)."""
 
 
 def label_day(job: LabelJob) -> Labels:
     """Drive one day (its first `job.hours`) with the student; at each of its choices
     ask the rollout expert."""
     model = SupportModel(job.scenario, job.day)
-    policy = driver(job.scenario, job.actor, job.teacher, job.work_conserving)
+    policy = driver(job.scenario, job.actor, job.teacher, job.work_conserving, job.hint)
     policy.reset(model, model.policy_rng)
     expert = RolloutPolicy(lambda: driver(job.scenario, job.base, job.teacher,
-                                          job.work_conserving), forks=job.forks,
+                                          job.work_conserving, job.hint), forks=job.forks,
                            horizon_minutes=job.horizon_minutes, hold=not job.work_conserving,
                            seed=job.seed, z=job.z, confirm=job.confirm)
     expert.reset(model, np.random.default_rng([job.seed, job.day]))
-    observe = ObservationBuilder(job.scenario)
+    observe = ObservationBuilder(job.scenario, copy.deepcopy(job.teacher) if job.hint else None)
     obs, masks, own, chosen, advantage = [], [], [], [], []
     last_minute = job.hours * MINUTES_PER_HOUR
     while (pairs := model.next_decision()) is not None and model.now <= last_minute:
@@ -161,7 +168,7 @@ def label_day(job: LabelJob) -> Labels:
                     row[candidate] = mean
             if (not math.isnan(row[judgement.base_choice]) and mask[judgement.choice]
                     and np.sum(~np.isnan(row)) > 1):
-                obs.append(observe(model))
+                obs.append(observe(model, pairs))
                 masks.append(mask)
                 own.append(judgement.base_choice)
                 chosen.append(judgement.choice)
@@ -174,8 +181,8 @@ def label_day(job: LabelJob) -> Labels:
                   np.asarray(advantage).reshape(len(own), n_actions))
 
 
-def judge_day(job: tuple[Scenario, int, Actor | None, Policy, bool]) -> DayResult:
+def judge_day(job: tuple[Scenario, int, Actor | None, Policy, bool, bool]) -> DayResult:
     """One held-out day driven by the student (or the teacher, if no actor)."""
-    scenario, day, actor, teacher, work_conserving = job
+    scenario, day, actor, teacher, work_conserving, hint = job
     return day_result(SupportModel(scenario, day).run(
-        driver(scenario, actor, teacher, work_conserving)))
+        driver(scenario, actor, teacher, work_conserving, hint)))

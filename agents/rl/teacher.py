@@ -60,9 +60,9 @@ def sla_record(scenario: Scenario, tuned) -> dict[str, Any]:
 
 def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best: str, log,
                     progress: bool, backend: str, address: str | None,
-                    out: Path) -> list[dict[str, Any]]:
-    """Rounds of rollout improvement over the teacher, distilled into the actor; the
-    labels go to OUT/improve_labels.npz."""
+                    out: Path, hint: bool = False) -> list[dict[str, Any]]:
+    """Rounds of rollout improvement over the teacher, distilled into the actor (which
+    sees the teacher's choice if `hint`); the labels go to OUT/improve_labels.npz."""
     from dataclasses import asdict
 
     from agents.rl.dagger import ImproveSettings, improve
@@ -75,7 +75,8 @@ def improve_network(model, scenario: Scenario, config: TrainConfig, tuned, best:
         z=im.z, confirm=im.confirm, base=im.base, eval_days=im.eval_days, epochs=im.epochs,
         batch_size=im.batch_size, learning_rate=im.learning_rate, workers=config.n_envs,
         seed=config.seed, work_conserving=config.work_conserving, backend=backend,
-        address=address)
+        address=address, fit=im.fit, margins=tuple(im.margins), select_days=im.select_days,
+        hint=hint)
     return [asdict(r) for r in improve(model, scenario, teacher, settings, log=log,
                                        progress=progress, labels_file=out / "improve_labels.npz")]
 
@@ -103,3 +104,28 @@ def _nonzero(scenario: Scenario, values: list[int] | None) -> list[tuple[str, in
     """`type->group: value` for the pairs with a reservation."""
     return [(label, int(v)) for label, v in zip(action_names(scenario), values or [],
                                                 strict=False) if v]
+
+
+def hint_rule(config: TrainConfig, teaching: bool, tuned, best: str):
+    """The rule whose choice the network sees (sim/observation.py), or None.
+
+    Only where rollout improvement runs: the network then follows its teacher
+    exactly where it learns nothing better, and the improvement fits only where
+    to leave it. Without improvement (`make demo`) the observation stays as it was.
+    """
+    improve = config.improve
+    if not (teaching and improve.enabled and improve.hint and config.objective == "cost"):
+        return None
+    from agents.rl.warmstart import make_teacher
+
+    return tuned.rule if tuned is not None else make_teacher(best)
+
+
+def hint_record(hint, best: str) -> str | None:
+    """How config.yaml names the hint: teacher.json (beside the model), or a heuristic."""
+    from agents.index.rule import IndexRule
+
+    if hint is None:
+        return None
+    return "teacher.json" if isinstance(hint, IndexRule) else best
+

@@ -58,7 +58,14 @@ from agents.rl.config import (
     RANKED_HEURISTICS,
     TrainConfig,
 )
-from agents.rl.teacher import improve_network, sla_record, teacher_record, tune_teacher
+from agents.rl.teacher import (
+    hint_record,
+    hint_rule,
+    improve_network,
+    sla_record,
+    teacher_record,
+    tune_teacher,
+)
 from sim.atomic import write_atomic, write_text
 from sim.env import action_names
 from sim.observation import ObservationBuilder
@@ -116,14 +123,15 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
     tuned = tune_teacher(scenario, config, out, log, progress_bar) if config.objective == "sla" or (
         teaching and config.warm_start.teacher == "tuned_index") else None
     prices = tuned.multipliers if config.objective == "sla" and tuned is not None else None
+    hint = hint_rule(config, teaching, tuned, best)
     config, demos = _demonstrations(scenario, config, best, tuned if teaching else None,
-                                    teaching, prices, log, progress_bar)
+                                    teaching, prices, log, progress_bar, hint is not None)
 
     # -- the envs, the model and its warm start ----------------------------------------
     from agents.rl.scratch import standardized
 
     config = standardized(config, demos.obs)  # if it asks for standardised features
-    venv, eval_env = _envs(scenario, config, eval_days, prices)
+    venv, eval_env = _envs(scenario, config, eval_days, prices, hint)
     model = build_model(config, venv, out / "tensorboard")
     report: dict[str, Any] = {}
     if teaching:
@@ -134,10 +142,11 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
             log("rollout improvement skipped: its look-ahead does not price missed targets")
         elif config.improve.enabled:
             report["improve"] = improve_network(model, scenario, config, tuned, best, log,
-                                                progress_bar, backend, address, out)
+                                                progress_bar, backend, address, out,
+                                                hint=hint is not None)
     if prices is not None:
         report["sla"] = sla_record(scenario, tuned)
-    _save_config(out / "config.yaml", scenario, config, costs, report)
+    _save_config(out / "config.yaml", scenario, config, costs, report, hint=hint)
 
     # -- learning, then the kept model --------------------------------------------------
     evaluation, callbacks = _callbacks(config, eval_env, out, verbose, teaching)
@@ -159,7 +168,7 @@ def train(scenario: Scenario, config: TrainConfig, out: Path, *, progress_bar: b
                          _cpu_seconds() - cpu_started, env_cpu,
                          float(np.sum(evaluation.evaluations_length)),
                          int(evaluation.best_timesteps), eval_env_cpu)
-    _save_config(out / "config.yaml", scenario, config, costs, report, result)
+    _save_config(out / "config.yaml", scenario, config, costs, report, result, hint=hint)
     return result
 
 
@@ -184,7 +193,7 @@ def _rank_heuristics(scenario: Scenario, eval_days: list[int], log,
 
 
 def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, teaching: bool,
-                    prices, log, progress: bool):
+                    prices, log, progress: bool, hint: bool = False):
     """The teacher's days (the best heuristic's if not teaching: for the reward scale)."""
     from agents.rl.warmstart import demonstrate
 
@@ -197,7 +206,7 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
                            weights=tuned.weights if tuned else None,
                            reserve=tuned.reserve if tuned else None,
                            keep_free=tuned.keep_free if tuned else None, workers=config.n_envs,
-                           multipliers=prices, progress=progress)
+                           multipliers=prices, progress=progress, hint=hint)
 
     demos = collect()
     if config.work_conserving and len(demos.actions) == 0:
@@ -209,11 +218,11 @@ def _demonstrations(scenario: Scenario, config: TrainConfig, best: str, tuned, t
     return _resolve_auto(config, best, demos), demos
 
 
-def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int], prices):
+def _envs(scenario: Scenario, config: TrainConfig, eval_days: list[int], prices, hint=None):
     from agents.rl.envs import env_factory, make_vec_env
 
     env_kwargs = dict(fallback=_fallback_name(config), reward_scale=config.reward_scale,
-                      work_conserving=config.work_conserving, multipliers=prices)
+                      work_conserving=config.work_conserving, multipliers=prices, hint=hint)
     venv = make_vec_env([env_factory(scenario, **env_kwargs) for _ in range(config.n_envs)],
                         config.vec_env)
     eval_env = make_vec_env([env_factory(scenario, **env_kwargs, eval_days=eval_days)], "dummy")
@@ -328,7 +337,8 @@ def _demo_returns(demos, config: TrainConfig) -> np.ndarray:
 
 
 def _save_config(path: Path, scenario: Scenario, config: TrainConfig, costs: dict[str, float],
-                 warm_start: dict[str, Any], result: TrainResult | None = None) -> None:
+                 warm_start: dict[str, Any], result: TrainResult | None = None, *,
+                 hint=None) -> None:
     document: dict[str, Any] = {
         "format": "routelab-train-config", "version": 1,
         "scenario_sha256": scenario.sha256(),
@@ -337,7 +347,8 @@ def _save_config(path: Path, scenario: Scenario, config: TrainConfig, costs: dic
                 "fallback": _fallback_name(config),
                 "reward_scale": config.reward_scale,
                 "work_conserving": config.work_conserving,
-                "features": ObservationBuilder(scenario).names,
+                "features": ObservationBuilder(scenario, hint).names,
+                **({"hint": hint_record(hint, next(iter(costs)))} if hint is not None else {}),
                 "actions": action_names(scenario)},
         "heuristics_on_eval_days": {k: round(v, 4) for k, v in costs.items()},
         "warm_start_fit": {k: round(v, 4) if isinstance(v, float) else v

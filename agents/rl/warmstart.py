@@ -67,7 +67,7 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
                 weights: Sequence[float] | None = None, reserve: Sequence[int] | None = None,
                 keep_free: Sequence[int] | None = None, workers: int = 1,
                 progress: bool = False,
-                multipliers: Sequence[float] | None = None) -> Demonstrations:
+                multipliers: Sequence[float] | None = None, hint: bool = False) -> Demonstrations:
     """Let the teacher (the heuristic, or the index rule with `weights`) drive the env.
 
     `actions` are always the teacher's choices (the labels to clone); with
@@ -75,10 +75,11 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
     drawn uniformly, as the smoothed clone will act in PPO's rollouts, so the
     returns are that policy's and the states cover its mistakes too. Rewards
     are at reward_scale 1, misses charged at `multipliers` if given (objective sla).
-    Days are shared out over `workers` processes.
+    Days are shared out over `workers` processes. With `hint` the observations
+    end with the teacher's choice (sim/observation.py).
     """
     jobs = [(scenario, heuristic, int(day), explore, work_conserving, seed + i, weights, reserve,
-             keep_free, multipliers) for i, day in enumerate(days)]
+             keep_free, multipliers, hint) for i, day in enumerate(days)]
     with Pool(workers, len(jobs)) as pool:
         parts = pool.map(_demonstrate_day, jobs, wrap=lambda results: steps(
             results, "teacher's demonstrations", total=len(jobs), unit="day",
@@ -89,8 +90,9 @@ def demonstrate(scenario: Scenario, heuristic: str, days: Sequence[int], *,
 
 def _demonstrate_day(job: tuple) -> Demonstrations:
     (scenario, heuristic, day, explore, work_conserving, seed, weights, reserve, keep_free,
-     multipliers) = job
-    env = SupportQueueEnv(scenario, work_conserving=work_conserving)
+     multipliers, hint) = job
+    env = SupportQueueEnv(scenario, work_conserving=work_conserving,
+                          hint=make_teacher(heuristic, weights, reserve, keep_free) if hint else None)
     if multipliers is not None:
         from agents.rl.envs import SlaPenalty
 

@@ -109,9 +109,12 @@ def definition(scenario: Scenario, policy_spec: str) -> list[str]:
         return [f"{policy.name}: {policy.summary}.", "It never keeps an agent idle while a "
                 "ticket the agent can serve is waiting."]
     kind = policy_spec.partition(":")[0]
+    taught = getattr(getattr(policy, "observe", None), "hint", None) is not None
     return [{"model": "A trained neural network: it decides from queue lengths, waits, free "
-                      "and busy agents and the time of day. What it does is read from its "
-                      "decisions below.",
+                      "and busy agents and the time of day"
+                      + (", and from the choice of the rule it was taught by (teacher.json "
+                         "beside it), which it follows unless it learnt better" if taught
+                         else "") + ". What it does is read from its decisions below.",
              "table": "A lookup table of stored decisions by state; a state it does not "
                       "hold falls back to a heuristic. What it does is read from its "
                       "decisions below.",

@@ -10,7 +10,7 @@ pytest.importorskip("sb3_contrib")
 from sb3_contrib import MaskablePPO  # noqa: E402
 
 from agents.heuristics import HEURISTICS  # noqa: E402
-from agents.rl.dagger import fit_choices  # noqa: E402
+from agents.rl.fits import fit_choices  # noqa: E402
 from agents.rl.model_policy import ModelPolicy  # noqa: E402
 from agents.rl.student import Actor, LabelJob, Labels, StudentPolicy, label_day  # noqa: E402
 from agents.rollout import choose  # noqa: E402
@@ -173,3 +173,89 @@ def test_days_are_labelled_alike_in_local_processes_and_on_ray() -> None:
         for name in ("obs", "masks", "own", "expert"):
             assert np.array_equal(getattr(a, name), getattr(b, name))
         assert np.array_equal(a.advantage, b.advantage, equal_nan=True)
+
+
+def test_the_hint_features_are_the_teachers_choice_one_hot() -> None:
+    from sim.env import decision_mask
+
+    scenario = _short("n_model", 3)
+    teacher = HEURISTICS["cmu"]()
+    plain, hinted = ObservationBuilder(scenario), ObservationBuilder(scenario, teacher)
+    n_actions = len(scenario.type_names) * len(scenario.group_names) + 1
+    assert hinted.names[:len(plain.names)] == plain.names
+    assert hinted.names[-1] == "hint.hold" and len(hinted.names) == len(plain.names) + n_actions
+    model = SupportModel(scenario, 4)
+    seen = set()
+    while (pairs := model.next_decision()) is not None:
+        obs = hinted(model, pairs)
+        assert np.array_equal(obs[:len(plain.names)], plain(model))
+        hint = obs[len(plain.names):]
+        assert hint.sum() == 1.0 and int(np.argmax(hint)) == teacher.decide(model, pairs)
+        seen.add(int(np.argmax(hint)))
+        model.apply(pairs[0] if len(seen) % 2 else model.hold
+                    if decision_mask(model, pairs)[-1] else pairs[-1])
+    assert len(seen) >= 2  # more than one choice was hinted
+    assert hinted(model, None)[len(plain.names):].sum() == 0.0  # the day is over
+
+
+def test_the_advantage_fit_leaves_the_base_only_beyond_its_margin() -> None:
+    # Action 1 is 3 units cheaper than the base's action 0 where feature 0 is below
+    # 0.5 and 3 dearer elsewhere, each label with noise of sd 10 (a single label is
+    # wrong about the sign 38% of the time). Regressing 4,000 labels pools that
+    # noise: the fitted net must leave the base on >90% of the clear states
+    # (feature 0 below 0.4) and on <10% of the others. With a margin of 2 spreads
+    # (about 20 units, far beyond the 3 to gain) it must never leave the base.
+    from agents.rl.fits import fit_advantages
+
+    scenario = _short("n_model", 1)
+    model = _model(scenario)
+    start = {k: v.clone() for k, v in model.policy.state_dict().items()}
+    n_features = model.observation_space.shape[0]
+    rng = np.random.default_rng(0)
+    n = 4000
+    obs = rng.uniform(0, 1, size=(n, n_features)).astype(np.float32)
+    gain = np.where(obs[:, 0] < 0.5, -3.0, 3.0)
+    masks = np.zeros((n, 5), bool)
+    masks[:, :2] = True
+    advantage = np.full((n, 5), np.nan)
+    advantage[:, 0] = 0.0
+    advantage[:, 1] = gain + rng.normal(0, 10, n)
+    labels = Labels(obs, masks, np.zeros(n, np.int64), np.zeros(n, np.int64), advantage)
+    report = fit_advantages(model.policy, labels, margin=0.0, epochs=40, batch_size=256,
+                            learning_rate=1e-3)
+    actor = Actor.of(model.policy)
+    leaves = np.array([np.argmax(actor.logits(o)[:2]) == 1 for o in obs])
+    assert np.mean(leaves[obs[:, 0] < 0.4]) > 0.9
+    assert np.mean(leaves[obs[:, 0] > 0.6]) < 0.1
+    assert report["advantage_spread"] == pytest.approx(np.std(advantage[:, 1]))
+    model.policy.load_state_dict(start)
+    report = fit_advantages(model.policy, labels, margin=2.0, epochs=40, batch_size=256,
+                            learning_rate=1e-3)
+    assert report["leaves_base"] == 0.0
+
+
+def test_a_hinted_round_chooses_its_fit_on_other_days_than_it_is_judged_on(tmp_path) -> None:
+    from agents.rl.dagger import ImproveSettings, improve
+
+    scenario = _short("n_model", 4)
+    teacher = HEURISTICS["cmu"]()
+    model = MaskablePPO("MlpPolicy", SupportQueueEnv(scenario, hint=teacher), seed=0,
+                        device="cpu", policy_kwargs={"net_arch": {"pi": [32, 32], "vf": [32, 32]}})
+    settings = ImproveSettings(rounds=1, days=1, forks=4, horizon_minutes=20.0, z=1.0,
+                               base="teacher", eval_days=3, epochs=2, batch_size=64,
+                               learning_rate=1e-3, workers=1, seed=0, work_conserving=False,
+                               fit="both", margins=(0.0, 5.0), select_days=2, hint=True)
+    said: list[str] = []
+    (record,) = improve(model, scenario, teacher, settings, log=said.append,
+                        labels_file=tmp_path / "labels.npz")
+    assert [line.split(":")[0] for line in said[:4]] == [
+        "  the incumbent", "  the expert's choices", "  margin 0 sd", "  margin 5 sd"]
+    assert all("on 2 selection days" in line for line in said[:4])
+    # The fit kept is the one cheapest on the selection days.
+    costs = [float(line.rsplit(", ", 1)[1].split("/h")[0]) for line in said[1:4]]
+    assert record.fit["select_cost_per_hour"] == pytest.approx(min(costs), abs=0.005)
+    assert record.fit["method"] == ("choice" if np.argmin(costs) == 0 else "advantage")
+    saved = np.load(tmp_path / "labels.npz")
+    hint = saved["obs"][:, -(model.action_space.n):]
+    assert np.all(hint.sum(axis=1) == 1.0)  # the labelled states carry the teacher's choice
+    assert np.array_equal(np.argmax(hint, axis=1), saved["own"])  # ... the rollout's base

@@ -158,6 +158,24 @@ def test_the_saved_configuration_is_resolved(trained_by_the_command):
     assert saved["env"]["features"][0] == "queue.ticket"
     assert saved["warm_start_fit"]["teacher"]["rule"] in ("tuned_index", "cmu")
     assert saved["result"]["kept_model_at_timesteps"] >= 0
+    # Rollout improvement runs, so the network sees its teacher's choice.
+    assert saved["env"]["hint"] == "teacher.json" and saved["env"]["features"][-1] == "hint.hold"
+
+
+def test_a_hinted_model_needs_its_teacher_beside_it(trained_by_the_command, tmp_path, fast_slow,
+                                                   capsys):
+    import shutil
+
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("model.zip", "config.yaml"):
+        shutil.copy(trained_by_the_command / name, moved / name)
+    code = main(["simulate", str(fast_slow), "--policy", f"model:{moved}", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "teacher.json: cannot read" in err
+    shutil.copy(trained_by_the_command / "teacher.json", moved / "teacher.json")
+    policy = load_model_policy(moved, load_scenario(fast_slow))
+    assert policy.observe.hint is not None
 
 
 def test_the_learned_policy_runs_in_simulate(trained_by_the_command, tmp_path, fast_slow):
@@ -309,3 +327,16 @@ def test_long_days_count_as_several_in_every_stage_of_training() -> None:
     assert (default.improve.eval_days, config.improve.eval_days) == (30, 10)  # judged on >= 10
     twice = fit_to_day_length(default, 2 * LONG_DAY_HOURS)  # ceil(n / 2)
     assert (twice.warm_start.tune_days, twice.warm_start.days, twice.improve.eval_days) == (5, 2, 15)
+
+
+def test_refitting_a_runs_labels_with_a_huge_margin_routes_as_the_teacher(trained_by_the_command,
+                                                                         fast_slow):
+    # A margin of 20 spreads is beyond any predicted gain: the refitted network
+    # never leaves the teacher, so on the same days it costs exactly the same.
+    from experiments.refit import refit
+
+    (record,) = refit(trained_by_the_command, [20.0], rows=None, days=2, first_day=1200,
+                      seed=0, workers=1, scenario_path=str(fast_slow))
+    assert record["leaves_teacher"] == 0.0
+    assert record["cost_per_hour"] == record["teacher_cost_per_hour"] > 0
+    assert record["diff"] == 0.0
