@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/python -m experiments.demo
 
-# The learners' table (results/learning/, docs/learning.md): its runs took 64 min in all
+# The learners' table (results/learning/, docs/learning.md): its runs took 79 min in all
 # of training on 2 cores.
 learning: venv
 	$(BIN)/python -m experiments.learning_table \

@@ -7,7 +7,7 @@
 With --train / --scratch it first runs `routelab train S --out RUNS/S` (the
 default learner) and `routelab train S --warm-start none --out RUNS/S-scratch`
 (PPO from scratch) for each scenario, RUNS being --runs-dir (results/runs/learning,
-ignored by git); the shipped table's runs took 64 min of training in all on two cores.
+ignored by git); the shipped table's runs took 79 min of training in all on two cores.
 
 Each RUN_DIR is the output of one `routelab train` run (with --eval-seeds N):
 its evaluation.csv holds, per seed 0..N-1, the model, the tuned index rule

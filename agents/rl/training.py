@@ -30,9 +30,12 @@ Notes on the choices (measurements in the train report of this change):
   the demonstrations' returns (agents/rl/envs.py `SlaPenalty`); models are
   then judged on the held-out days by cost plus priced misses.
 - Rollout improvement (agents/rl/dagger.py) then takes the network past its
-  teacher: a conservative rollout of the teacher labels the states the
-  network visits, the actor is fitted to the labels, and a round is kept only
-  if it is cheaper on held-out days by a paired interval below zero.
+  teacher: rollouts of the teacher label the states the network visits, the
+  actor is fitted to the labels several ways and keeps the fit cheapest on
+  selection days, and a round is kept only if it is cheaper on other
+  held-out days by a paired interval below zero. Where it runs, the network
+  sees the teacher's choice from the warm start on (`hint_rule`), so the
+  clone is exact and what is learnt is where to leave the teacher.
 - PPO fine-tuning rarely beats its start within the budget (advantage
   noise from the day's randomness swamps the value of single decisions), so
   the kept model is the start unless a later checkpoint is cheaper on
