@@ -45,6 +45,7 @@ def refit(run: Path, margins: list[float], *, rows: int | None, days: int, first
     from sb3_contrib import MaskablePPO
 
     from agents.rl.fits import fit_advantages, fit_choices
+    from agents.rl.model_policy import load_model_policy
     from sim.env import SupportQueueEnv
 
     config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
@@ -65,9 +66,8 @@ def refit(run: Path, margins: list[float], *, rows: int | None, days: int, first
         records = []
         for margin in [*margins, *([math.nan] if choice else [])]:
             if math.isnan(margin):
-                saved_model = MaskablePPO.load(run / "model.zip", device="cpu", custom_objects={
-                    "rollout_buffer_class": None, "rollout_buffer_kwargs": {}})
-                model.policy.load_state_dict(saved_model.policy.state_dict())
+                trained = load_model_policy(run / "model.zip", scenario, force=True).model
+                model.policy.load_state_dict(trained.policy.state_dict())
                 fit = fit_choices(model.policy, labels, epochs=60, batch_size=256,
                                   learning_rate=1e-3, seed=seed)
             else:

@@ -7,6 +7,7 @@ of the best epoch; agents/rl/dagger.py runs them each round.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,40 +32,15 @@ def fit_choices(policy: Any, labels: Labels, *, epochs: int, batch_size: int,
     obs = th.as_tensor(labels.obs)
     expert = th.as_tensor(labels.expert)
     masks = labels.masks
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(labels))
-    held = max(1, int(validation * len(labels))) if validation > 0 else 0
-    check, fit = order[:held], order[held:]
-    optimiser = th.optim.Adam(policy.parameters(), lr=learning_rate)
 
     def loss_of(rows: np.ndarray) -> th.Tensor:
         index = th.as_tensor(rows)
         logits = _logits(policy, obs[index]).masked_fill(~th.as_tensor(masks[rows]), -1e8)
         return th.nn.functional.cross_entropy(logits, expert[index])
 
-    def held_loss() -> float:
-        with th.no_grad():
-            return float(loss_of(check)) if held else math.nan
-
-    best_loss, best_epoch, epoch = held_loss(), 0, 0
-    best_state = copy_state(policy)
-    for epoch in range(1, epochs + 1):
-        policy.set_training_mode(True)
-        shuffled = rng.permutation(fit)
-        for start in range(0, len(shuffled), batch_size):
-            loss = loss_of(shuffled[start:start + batch_size])
-            optimiser.zero_grad()
-            loss.backward()
-            th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            optimiser.step()
-        policy.set_training_mode(False)
-        current = held_loss()
-        if not held or current < best_loss:
-            best_loss, best_epoch = current, epoch
-            best_state = copy_state(policy)
-        elif epoch - best_epoch >= patience:
-            break
-    policy.load_state_dict(best_state)
+    _, best_loss, best_epoch, epoch = _descend(
+        policy, loss_of, len(labels), epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, seed=seed, validation=validation, patience=patience)
     with th.no_grad():
         logits = _logits(policy, obs).masked_fill(~th.as_tensor(masks), -1e8)
     fitted = logits.argmax(dim=1).numpy()
@@ -96,9 +72,9 @@ def fit_advantages(policy: Any, labels: Labels, *, margin: float, epochs: int,
     `patience` as in `fit_choices`.
 
     The actor starts afresh (`_fresh_actor`), not from the clone: from the
-    clone's weights, fitted for cross-entropy, the same 21,155 labels of
-    retail_bank_day gave a student that cost +1.22/h against the incumbent,
-    from fresh weights -9.15/h against the teacher (docs/learning.md).
+    clone's weights, fitted for cross-entropy, the first round of
+    retail_bank_day gained -2.25/h against the incumbent, from fresh weights
+    -4.80/h on the same labels (docs/learning.md).
     """
     _fresh_actor(policy, seed)
     advantage = labels.advantage
@@ -112,16 +88,39 @@ def fit_advantages(policy: Any, labels: Labels, *, margin: float, epochs: int,
     target[rows, labels.own] = margin
     obs, target_t = th.as_tensor(labels.obs), th.as_tensor(target)
     known_t = th.as_tensor(known.astype(np.float32))
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(labels))
-    held = max(1, int(validation * len(labels))) if validation > 0 else 0
-    check, fit = order[:held], order[held:]
-    optimiser = th.optim.Adam(policy.parameters(), lr=learning_rate)
 
     def loss_of(index: np.ndarray) -> th.Tensor:
         i = th.as_tensor(index)
         error = (_logits(policy, obs[i]) - target_t[i]) ** 2 * known_t[i]
         return error.sum() / known_t[i].sum().clamp(min=1.0)
+
+    check, best_loss, best_epoch, epoch = _descend(
+        policy, loss_of, len(labels), epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, seed=seed, validation=validation, patience=patience)
+    with th.no_grad():
+        logits = _logits(policy, obs).masked_fill(~th.as_tensor(labels.masks), -1e8)
+    fitted = logits.argmax(dim=1).numpy()
+    zero = float((target_t[check] ** 2 * known_t[check]).sum()
+                 / known_t[check].sum().clamp(min=1.0)) if len(check) else math.nan
+    return {"states": float(len(labels)), "advantage_spread": spread,
+            "epochs_run": float(epoch), "kept_epoch": float(best_epoch),
+            "held_out_loss": best_loss, "held_out_loss_of_zero": zero,
+            "leaves_base": float(np.mean(fitted != labels.own)),
+            "expert_overrules": float(np.mean(labels.expert != labels.own))}
+
+
+def _descend(policy: Any, loss_of: Callable[[np.ndarray], th.Tensor], n: int, *, epochs: int,
+             batch_size: int, learning_rate: float, seed: int, validation: float,
+             patience: int) -> tuple[np.ndarray, float, int, int]:
+    """Adam on `loss_of` over minibatches of rows 0..n-1, a `validation` share held back;
+    the policy keeps the weights of the epoch least lossy on those (the start included),
+    stopping after `patience` epochs without a better one. Returns the held-back rows,
+    their least loss, that epoch and the epochs run."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    held = max(1, int(validation * n)) if validation > 0 else 0
+    check, fit = order[:held], order[held:]
+    optimiser = th.optim.Adam(policy.parameters(), lr=learning_rate)
 
     def held_loss() -> float:
         with th.no_grad():
@@ -132,8 +131,8 @@ def fit_advantages(policy: Any, labels: Labels, *, margin: float, epochs: int,
     for epoch in range(1, epochs + 1):
         policy.set_training_mode(True)
         shuffled = rng.permutation(fit)
-        for begin in range(0, len(shuffled), batch_size):
-            loss = loss_of(shuffled[begin:begin + batch_size])
+        for start in range(0, len(shuffled), batch_size):
+            loss = loss_of(shuffled[start:start + batch_size])
             optimiser.zero_grad()
             loss.backward()
             th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
@@ -146,16 +145,7 @@ def fit_advantages(policy: Any, labels: Labels, *, margin: float, epochs: int,
         elif epoch - best_epoch >= patience:
             break
     policy.load_state_dict(best_state)
-    with th.no_grad():
-        logits = _logits(policy, obs).masked_fill(~th.as_tensor(labels.masks), -1e8)
-    fitted = logits.argmax(dim=1).numpy()
-    zero = float((target_t[check] ** 2 * known_t[check]).sum()
-                 / known_t[check].sum().clamp(min=1.0)) if held else math.nan
-    return {"states": float(len(labels)), "advantage_spread": spread,
-            "epochs_run": float(epoch), "kept_epoch": float(best_epoch),
-            "held_out_loss": best_loss, "held_out_loss_of_zero": zero,
-            "leaves_base": float(np.mean(fitted != labels.own)),
-            "expert_overrules": float(np.mean(labels.expert != labels.own))}
+    return check, best_loss, best_epoch, epoch
 
 
 def _fresh_actor(policy: Any, seed: int) -> None:
