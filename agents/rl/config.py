@@ -260,7 +260,8 @@ def fit_to_day_length(config: TrainConfig, horizon_hours: float) -> TrainConfig:
     A day of H > LONG_DAY_HOURS hours counts as H / LONG_DAY_HOURS days: every
     count n becomes ceil(n * LONG_DAY_HOURS / H), at least one day (at least
     JUDGING_DAYS_AT_LEAST to judge a round of rollout improvement, for the
-    paired interval; at least two evaluation days, for the kept-model test of
+    paired interval; at least two to choose its fit; at least two evaluation
+    days, for the kept-model test of
     agents/rl/callbacks.py) and never more than n. Days up to LONG_DAY_HOURS long, as
     on every shipped scenario, leave the configuration as it is.
     """

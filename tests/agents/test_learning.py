@@ -325,6 +325,7 @@ def test_long_days_count_as_several_in_every_stage_of_training() -> None:
     assert (default.evaluation.days, config.evaluation.days) == (4, 2)  # a paired test needs 2
     assert (default.improve.days, config.improve.days) == (1, 1)
     assert (default.improve.eval_days, config.improve.eval_days) == (30, 10)  # judged on >= 10
+    assert (default.improve.select_days, config.improve.select_days) == (30, 3)  # ceil(30 / 10)
     twice = fit_to_day_length(default, 2 * LONG_DAY_HOURS)  # ceil(n / 2)
     assert (twice.warm_start.tune_days, twice.warm_start.days, twice.improve.eval_days) == (5, 2, 15)
 
