@@ -142,6 +142,7 @@ def _rounds(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
     eval_days, select_days = held_out
     incumbent = _judge(pool, scenario, Actor.of(policy), teacher, eval_days, settings, progress)
     kept_state = copy_state(policy)
+    selected: float | None = None  # the incumbent's cost on the selection days, once known
     records: list[RoundRecord] = []
     parts: list[Labels] = []
     for r in range(settings.rounds):
@@ -160,7 +161,7 @@ def _rounds(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
             write_atomic(labels_file, lambda tmp, labels=labels: _save_labels(tmp, labels))
         if settings.fit in ("advantage", "both"):
             fit = _fit_best(policy, labels, settings, r, pool, scenario, teacher,
-                            select_days, log, progress)
+                            select_days, log, progress, selected)
         else:
             fit = fit_choices(policy, labels, epochs=settings.epochs,
                               batch_size=settings.batch_size,
@@ -181,19 +182,23 @@ def _rounds(model: Any, scenario: Scenario, teacher: Policy, settings: ImproveSe
             break
         incumbent = costs
         kept_state = copy_state(policy)
+        selected = fit.get("select_cost_per_hour")
     return records
 
 
 def _fit_best(policy: Any, labels: Labels, settings: ImproveSettings, r: int, pool: Pool,
               scenario: Scenario, teacher: Policy, select_days: list[int],
-              log: Callable[[str], None], progress: bool) -> dict[str, float]:
+              log: Callable[[str], None], progress: bool,
+              incumbent: float | None = None) -> dict[str, float]:
     """Every candidate fit from the same start; the actor keeps the one cheapest on the
     selection days. The candidates: `fit_advantages` with each margin, and with fit
     `both` also `fit_choices` (from the incumbent's weights). The record gains
-    `method`, `margin` (NaN for choices) and the selection days' costs."""
+    `method`, `margin` (NaN for choices) and the selection days' costs. `incumbent`,
+    the current actor's cost on the selection days, is measured if not given."""
     start = copy_state(policy)
-    incumbent = float(np.mean(_judge(pool, scenario, Actor.of(policy), teacher, select_days,
-                                     settings, progress)))
+    if incumbent is None:
+        incumbent = float(np.mean(_judge(pool, scenario, Actor.of(policy), teacher,
+                                         select_days, settings, progress)))
     log(f"  the incumbent: {incumbent:.2f}/h on {len(select_days)} selection days")
     candidates = [math.nan] * (settings.fit == "both") + list(settings.margins)
     best: tuple[float, dict[str, float], dict[str, th.Tensor]] | None = None
